@@ -1,0 +1,162 @@
+package signal
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+const (
+	writeWait  = 10 * time.Second
+	pingPeriod = 20 * time.Second
+	readWait   = 3 * pingPeriod
+)
+
+// Conn is one WebSocket carrying signaling messages. Send may be called from
+// any goroutine; Read from one.
+type Conn struct {
+	ws   *websocket.Conn
+	wmu  sync.Mutex
+	once sync.Once
+	done chan struct{}
+}
+
+func newConn(ws *websocket.Conn) *Conn {
+	c := &Conn{ws: ws, done: make(chan struct{})}
+	// One byte of slack so an oversized message is reported as too large by
+	// Decode instead of as a broken socket.
+	ws.SetReadLimit(MaxMessageBytes + 1024)
+	ws.SetReadDeadline(time.Now().Add(readWait))
+	ws.SetPongHandler(func(string) error {
+		return ws.SetReadDeadline(time.Now().Add(readWait))
+	})
+	go c.ping()
+	return c
+}
+
+func (c *Conn) ping() {
+	t := time.NewTicker(pingPeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-t.C:
+			c.wmu.Lock()
+			err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait))
+			c.wmu.Unlock()
+			if err != nil {
+				c.Close()
+				return
+			}
+		}
+	}
+}
+
+// Send writes one message.
+func (c *Conn) Send(m Message) error {
+	m.V = Version
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encoding %s: %w", m.Type, err)
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.ws.SetWriteDeadline(time.Now().Add(writeWait))
+	if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
+		return fmt.Errorf("sending %s: %w", m.Type, err)
+	}
+	return nil
+}
+
+// Read returns the next message. A *ProtocolError means the peer sent
+// something invalid; any other error means the connection is gone.
+func (c *Conn) Read() (Message, error) {
+	kind, b, err := c.ws.ReadMessage()
+	if errors.Is(err, websocket.ErrReadLimit) {
+		return Message{}, perr(CodeTooLarge, "message is larger than %d bytes", MaxMessageBytes)
+	}
+	if err != nil {
+		return Message{}, err
+	}
+	c.ws.SetReadDeadline(time.Now().Add(readWait))
+	if kind != websocket.TextMessage {
+		return Message{}, perr(CodeBadMessage, "binary frames are not signaling messages")
+	}
+	return Decode(b)
+}
+
+// Refuse sends an error for a refused message, then closes the connection.
+func (c *Conn) Refuse(err error) {
+	code := CodeOf(err)
+	if code == "" {
+		code = CodeBadMessage
+	}
+	text := err.Error()
+	var pe *ProtocolError
+	if errors.As(err, &pe) {
+		text = pe.Text
+	}
+	c.Send(Message{Type: TypeError, Code: code, Text: text})
+	c.Close()
+}
+
+// Close closes the connection; it is safe to call more than once.
+func (c *Conn) Close() error {
+	c.once.Do(func() {
+		close(c.done)
+		c.wmu.Lock()
+		c.ws.WriteControl(websocket.CloseMessage, nil, time.Now().Add(time.Second))
+		c.wmu.Unlock()
+		c.ws.Close()
+	})
+	return nil
+}
+
+// Done is closed when the connection is closed.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// RemoteAddr returns the peer's network address.
+func (c *Conn) RemoteAddr() net.Addr { return c.ws.RemoteAddr() }
+
+// Dial connects to the hub at addr ("host:port"), says hello and waits for the
+// welcome, which names the remote device.
+func Dial(ctx context.Context, addr string, hello Message) (*Conn, Message, error) {
+	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
+	ws, resp, err := d.DialContext(ctx, "ws://"+addr+HubPath, nil)
+	if resp != nil && resp.Body != nil {
+		resp.Body.Close()
+	}
+	if err != nil {
+		return nil, Message{}, fmt.Errorf("connecting to %s: %w", addr, err)
+	}
+	c := newConn(ws)
+	hello.Type = TypeHello
+	if err := c.Send(hello); err != nil {
+		c.Close()
+		return nil, Message{}, err
+	}
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	m, err := c.Read()
+	if err != nil {
+		c.Close()
+		return nil, Message{}, fmt.Errorf("greeting %s: %w", addr, err)
+	}
+	switch m.Type {
+	case TypeWelcome:
+		return c, m, nil
+	case TypeError:
+		c.Close()
+		return nil, Message{}, fmt.Errorf("%s refused the connection: %s", addr, m.Text)
+	default:
+		c.Close()
+		return nil, Message{}, fmt.Errorf("greeting %s: expected welcome, got %s", addr, m.Type)
+	}
+}

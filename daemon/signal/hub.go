@@ -1,0 +1,158 @@
+package signal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/gorilla/websocket"
+)
+
+// HubPath is where the hub's WebSocket endpoint is served.
+const HubPath = "/ws"
+
+// Handler receives validated messages from connected peers.
+type Handler interface {
+	HandleSignal(from Peer, m Message)
+}
+
+// Peer is a connected peer as it introduced itself. The ID is a claim until
+// a DTLS handshake proves it.
+type Peer struct {
+	ID   string
+	Name string
+}
+
+// HubConfig configures a Hub.
+type HubConfig struct {
+	ID       string // this device's ID, sent in the welcome
+	Name     string
+	Handler  Handler
+	Log      *slog.Logger
+	MaxPeers int // connections at once; 0 means 256
+}
+
+// Hub accepts signaling connections from peers. A peer that connects again
+// with the same ID replaces its old connection.
+type Hub struct {
+	cfg      HubConfig
+	upgrader websocket.Upgrader
+	mu       sync.Mutex
+	peers    map[string]*Conn
+	total    int
+}
+
+// NewHub returns a hub.
+func NewHub(cfg HubConfig) *Hub {
+	if cfg.MaxPeers == 0 {
+		cfg.MaxPeers = 256
+	}
+	return &Hub{
+		cfg:   cfg,
+		peers: make(map[string]*Conn),
+		upgrader: websocket.Upgrader{
+			// Peers are other daemons and, later, guest pages of any
+			// daemon: the hub is meant to be reached cross-origin and
+			// grants nothing but the right to ask.
+			CheckOrigin: func(*http.Request) bool { return true },
+		},
+	}
+}
+
+// ErrNotConnected is returned by Send for a peer with no connection.
+var ErrNotConnected = errors.New("peer is not connected")
+
+// Send sends m to the current connection of peer id.
+func (h *Hub) Send(id string, m Message) error {
+	h.mu.Lock()
+	c := h.peers[id]
+	h.mu.Unlock()
+	if c == nil {
+		return fmt.Errorf("sending %s to %s: %w", m.Type, id, ErrNotConnected)
+	}
+	return c.Send(m)
+}
+
+// ServeHTTP upgrades the request and serves the peer until it leaves.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.mu.Lock()
+	full := h.total >= h.cfg.MaxPeers
+	if !full {
+		h.total++
+	}
+	h.mu.Unlock()
+	if full {
+		http.Error(w, "too many peers connected", http.StatusServiceUnavailable)
+		return
+	}
+	defer func() {
+		h.mu.Lock()
+		h.total--
+		h.mu.Unlock()
+	}()
+	ws, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	c := newConn(ws)
+	defer c.Close()
+	stop := context.AfterFunc(r.Context(), func() { c.Close() })
+	defer stop()
+
+	hello, err := c.Read()
+	if err == nil && hello.Type != TypeHello {
+		err = perr(CodeBadMessage, "the first message must be hello, not %s", hello.Type)
+	}
+	if err != nil {
+		h.cfg.Log.Debug("Refused signaling peer", "remote", r.RemoteAddr, "err", err)
+		c.Refuse(err)
+		return
+	}
+	peer := Peer{ID: hello.From, Name: hello.Name}
+	// Register before the welcome, so a peer that has its welcome can be
+	// reached through Send.
+	h.mu.Lock()
+	old := h.peers[peer.ID]
+	h.peers[peer.ID] = c
+	h.mu.Unlock()
+	if old != nil {
+		h.cfg.Log.Debug("Peer reconnected; closing its old connection", "peer", peer.ID)
+		old.Close()
+	}
+	if err := c.Send(Message{Type: TypeWelcome, From: h.cfg.ID, Name: h.cfg.Name}); err != nil {
+		return
+	}
+	defer func() {
+		h.mu.Lock()
+		if h.peers[peer.ID] == c {
+			delete(h.peers, peer.ID)
+		}
+		h.mu.Unlock()
+	}()
+	for {
+		m, err := c.Read()
+		if CodeOf(err) != "" {
+			h.cfg.Log.Info("Bad signaling message", "peer", peer.ID, "err", err)
+			c.Refuse(err)
+			return
+		}
+		if err != nil {
+			return
+		}
+		h.cfg.Handler.HandleSignal(peer, m)
+	}
+}
+
+// Peers returns the IDs of connected peers.
+func (h *Hub) Peers() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ids := make([]string, 0, len(h.peers))
+	for id := range h.peers {
+		ids = append(ids, id)
+	}
+	return ids
+}

@@ -1,0 +1,233 @@
+package signal
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+func TestDecode(t *testing.T) {
+	big := `{"v":1,"type":"hello","from":"a","name":"` + strings.Repeat("x", MaxMessageBytes) + `"}`
+	tests := []struct {
+		in, code, text string
+	}{
+		{`{"v":1,"type":"hello","from":"A"}`, "", ""},
+		{`{"v":1,"type":"offer","conn":"t1","session":1,"sdp":"v=0"}`, "", ""},
+		{`{"v":1,"type":"nope"}`, CodeUnknownType, `unknown message type "nope"`},
+		{`{"v":1,"type":"hello"`, CodeBadMessage, "malformed JSON: unexpected EOF"},
+		{`{"v":1}{"v":1}`, CodeBadMessage, "malformed JSON: data after the message"},
+		{`{"v":2,"type":"hello","from":"A"}`, CodeVersion, "protocol version 2 is not supported (this peer speaks 1)"},
+		{`{"v":1,"type":"offer","conn":"t1","sdp":"v=0"}`, CodeBadMessage, "offer needs conn, session and sdp"},
+		{`{"v":1,"type":"candidate","conn":"t1","session":1}`, CodeBadMessage, "candidate needs conn, session and candidate"},
+		{`{"v":1}`, CodeBadMessage, "message has no type"},
+		{big, CodeTooLarge, "message is 65579 bytes (the limit is 65536)"},
+	}
+	for _, tt := range tests {
+		_, err := Decode([]byte(tt.in))
+		if tt.code == "" {
+			if err != nil {
+				t.Errorf("Decode(%.40s) = %v", tt.in, err)
+			}
+			continue
+		}
+		pe, ok := err.(*ProtocolError)
+		if !ok || pe.Code != tt.code || pe.Text != tt.text {
+			t.Errorf("Decode(%.40s) = %v; want %s: %s", tt.in, err, tt.code, tt.text)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte(`{"v":1,"type":"hello","from":"A","name":"n"}`))
+	f.Add([]byte(`{"v":1,"type":"candidate","conn":"c","session":3,"candidate":{"candidate":"x","sdpMid":"0"}}`))
+	f.Add([]byte(`{"v":1,"type":"error","code":"busy","text":"t"}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := Decode(b)
+		if err != nil {
+			if CodeOf(err) == "" {
+				t.Fatalf("error without a code: %v", err)
+			}
+			return
+		}
+		if err := m.Validate(); err != nil {
+			t.Fatalf("decoded message fails validation: %v", err)
+		}
+	})
+}
+
+type recorder struct {
+	mu   sync.Mutex
+	msgs []Message
+	got  chan Message
+}
+
+func (r *recorder) HandleSignal(from Peer, m Message) {
+	r.mu.Lock()
+	r.msgs = append(r.msgs, m)
+	r.mu.Unlock()
+	r.got <- m
+}
+
+func startHub(t *testing.T) (*Hub, *recorder, string) {
+	t.Helper()
+	rec := &recorder{got: make(chan Message, 16)}
+	hub := NewHub(HubConfig{ID: "HUB", Name: "hub", Handler: rec, Log: slog.New(slog.DiscardHandler)})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(HubPath, hub)
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return hub, rec, ln.Addr().String()
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func recv(t *testing.T, ch <-chan Message) Message {
+	t.Helper()
+	select {
+	case m := <-ch:
+		return m
+	case <-time.After(10 * time.Second):
+		t.Fatal("timed out waiting for a message")
+		return Message{}
+	}
+}
+
+func TestHubReplacesReconnectingPeer(t *testing.T) {
+	hub, rec, addr := startHub(t)
+	ctx := context.Background()
+	first, welcome, err := Dial(ctx, addr, Message{From: "PEER", Name: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if welcome.From != "HUB" || welcome.Name != "hub" {
+		t.Fatalf("welcome = %+v", welcome)
+	}
+	second, _, err := Dial(ctx, addr, Message{From: "PEER", Name: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The old connection is closed by the hub: reading from it fails.
+	if _, err := first.Read(); err == nil {
+		t.Fatal("old connection still open after the peer reconnected")
+	}
+	if ids := hub.Peers(); len(ids) != 1 || ids[0] != "PEER" {
+		t.Fatalf("hub peers = %v", ids)
+	}
+	second.Send(Message{Type: TypeBye, Conn: "c1"})
+	if m := recv(t, rec.got); m.Type != TypeBye || m.Conn != "c1" {
+		t.Fatalf("hub handler got %+v", m)
+	}
+	if err := hub.Send("PEER", Message{Type: TypeBye, Conn: "c2"}); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := second.Read(); err != nil || m.Conn != "c2" {
+		t.Fatalf("peer got %+v, %v", m, err)
+	}
+}
+
+func TestHubRefusesBadMessages(t *testing.T) {
+	_, rec, addr := startHub(t)
+	tests := []struct {
+		name    string
+		payload string
+		code    string
+	}{
+		{"first message not hello", `{"v":1,"type":"bye","conn":"x"}`, CodeBadMessage},
+		{"unknown type", `{"v":1,"type":"launch"}`, CodeUnknownType},
+		{"old version", `{"v":0,"type":"hello","from":"a"}`, CodeVersion},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+HubPath, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ws.Close()
+			ws.WriteMessage(websocket.TextMessage, []byte(tt.payload))
+			_, b, err := ws.ReadMessage()
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := Decode(b)
+			if err != nil || m.Type != TypeError || m.Code != tt.code {
+				t.Fatalf("reply = %s, %v; want error %s", b, err, tt.code)
+			}
+			if _, _, err := ws.ReadMessage(); err == nil {
+				t.Fatal("connection still open after a refused message")
+			}
+		})
+	}
+	t.Run("oversized", func(t *testing.T) {
+		ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+HubPath, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ws.Close()
+		ws.WriteMessage(websocket.TextMessage, []byte(strings.Repeat("x", 2*MaxMessageBytes)))
+		_, _, err = ws.ReadMessage()
+		if !websocket.IsCloseError(err, websocket.CloseMessageTooBig) {
+			t.Fatalf("read after an oversized message = %v; want close 1009", err)
+		}
+	})
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.msgs) != 0 {
+		t.Fatalf("handler saw refused messages: %+v", rec.msgs)
+	}
+}
+
+func TestLinksShareOneConnection(t *testing.T) {
+	hub, _, addr := startHub(t)
+	links := NewLinks(Message{From: "PEER"})
+	ctx := context.Background()
+	a, cha, donea, err := links.Open(ctx, addr, "t1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, chb, doneb, err := links.Open(ctx, addr, "t2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a != b {
+		t.Fatal("two transfers to one address opened two links")
+	}
+	for _, id := range []string{"t2", "t1"} {
+		if err := hub.Send("PEER", Message{Type: TypeBye, Conn: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m := recv(t, chb); m.Conn != "t2" {
+		t.Fatalf("t2 got %+v", m)
+	}
+	if m := recv(t, cha); m.Conn != "t1" {
+		t.Fatalf("t1 got %+v", m)
+	}
+	donea()
+	doneb()
+	if _, ok := <-cha; ok {
+		t.Fatal("channel not closed after unsubscribing")
+	}
+	waitFor(t, "the idle link to close", func() bool { return len(hub.Peers()) == 0 })
+}
