@@ -142,7 +142,10 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return
 		}
-		h.cfg.Handler.HandleSignal(peer, m)
+		h.mu.Lock()
+		handler := h.cfg.Handler
+		h.mu.Unlock()
+		handler.HandleSignal(peer, m)
 	}
 }
 
@@ -155,4 +158,12 @@ func (h *Hub) Peers() []string {
 		ids = append(ids, id)
 	}
 	return ids
+}
+
+// SetHandler sets the handler after construction, for wiring that must
+// create the hub before its handler.
+func (h *Hub) SetHandler(handler Handler) {
+	h.mu.Lock()
+	h.cfg.Handler = handler
+	h.mu.Unlock()
 }

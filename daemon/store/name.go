@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"unicode/utf8"
 )
@@ -86,8 +87,6 @@ func badComponent(c string) string {
 	case strings.HasSuffix(c, ".") || strings.HasSuffix(c, " "):
 		// Windows silently strips these, which would make two names one.
 		return "a component ends with a dot or a space"
-	case strings.ContainsAny(c, `<>:"|?*`):
-		return `the characters < > : " | ? * are not allowed`
 	case isReservedDevice(c):
 		return fmt.Sprintf("%q is a reserved device name", c)
 	}
@@ -108,4 +107,18 @@ func isReservedDevice(c string) bool {
 		return d >= '0' && d <= '9'
 	}
 	return false
+}
+
+// LocalPath maps a cleaned wire path to one this OS can create: on Windows the
+// characters it forbids in names become "_"; elsewhere the path is unchanged.
+func LocalPath(p string) string {
+	if runtime.GOOS != "windows" {
+		return p
+	}
+	return strings.Map(func(r rune) rune {
+		if strings.ContainsRune(`<>:"|?*`, r) {
+			return '_'
+		}
+		return r
+	}, p)
 }

@@ -30,7 +30,7 @@ func TestCleanPath(t *testing.T) {
 		{"a//b", `bad file name "a//b": empty path components are not allowed`},
 		{"a/", `bad file name "a/": empty path components are not allowed`},
 		{"x.", `bad file name "x.": a component ends with a dot or a space`},
-		{"what?", `bad file name "what?": the characters < > : " | ? * are not allowed`},
+		{"what?", ""},
 		{"\xff", `bad file name "\xff": the name is not valid UTF-8`},
 		{long, `bad file name "` + long + `": a component is 300 bytes long (the limit is 255)`},
 		{strings.Repeat("a/", 2100) + "a", `bad file name "` + strings.Repeat("a/", 2100) + `a": the path is 4201 bytes long (the limit is 4096)`},
@@ -69,7 +69,7 @@ func FuzzCleanPath(f *testing.F) {
 				t.Fatalf("accepted %q with component %q", p, c)
 			}
 		}
-		if strings.HasPrefix(got, "/") || strings.ContainsAny(got, "\\\x00:") {
+		if strings.HasPrefix(got, "/") || strings.ContainsAny(got, "\\\x00") || hasDriveLetter(got) {
 			t.Fatalf("accepted unsafe %q", p)
 		}
 	})

@@ -1,0 +1,305 @@
+package transfer
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/ferry-dev/ferry/daemon/identity"
+	"github.com/ferry-dev/ferry/daemon/signal"
+	"github.com/ferry-dev/ferry/daemon/store"
+	"github.com/pion/webrtc/v4"
+)
+
+// State is where a transfer stands.
+type State string
+
+// Transfer states. docs/protocol.md draws the state machines.
+const (
+	StateConnecting  State = "connecting"  // out: reaching the peer
+	StatePending     State = "pending"     // waiting for the receiver's owner
+	StateActive      State = "active"      // bytes are moving
+	StateInterrupted State = "interrupted" // connection lost; resuming
+	StateDone        State = "done"        // every file arrived and was verified
+	StateDeclined    State = "declined"
+	StateExpired     State = "expired"
+	StateCancelled   State = "cancelled"
+	StateFailed      State = "failed"
+)
+
+// Final reports whether the state is terminal.
+func (s State) Final() bool {
+	switch s {
+	case StateDone, StateDeclined, StateExpired, StateCancelled, StateFailed:
+		return true
+	}
+	return false
+}
+
+// Info is a snapshot of one transfer.
+type Info struct {
+	ID        string    `json:"id"`
+	Direction string    `json:"direction"` // "in" or "out"
+	Peer      string    `json:"peer,omitempty"`
+	PeerName  string    `json:"peerName,omitempty"`
+	Addr      string    `json:"addr,omitempty"`
+	State     State     `json:"state"`
+	Files     int       `json:"files"`
+	Bytes     int64     `json:"bytes"`
+	Done      int64     `json:"done"` // bytes the receiver holds
+	Sent      int64     `json:"sent"` // bytes put on the wire, resends included (out only)
+	Verified  int       `json:"verified"`
+	Items     []string  `json:"items,omitempty"` // up to 20 names, final names once they are known
+	Code      string    `json:"code,omitempty"`
+	Error     string    `json:"error,omitempty"`
+	Resumed   []int64   `json:"resumed,omitempty"` // byte positions each resume started from
+	Started   time.Time `json:"started"`
+	Updated   time.Time `json:"updated"`
+}
+
+// PeerBook remembers which device answered at an address.
+type PeerBook interface {
+	Known(addr string) (identity.ID, bool)
+	Remember(addr string, id identity.ID) error
+}
+
+// Replier sends a signaling message to a peer connected to our hub.
+type Replier interface {
+	Send(peerID string, m signal.Message) error
+}
+
+// Config configures a Manager.
+type Config struct {
+	Identity   *identity.Identity
+	Name       string
+	API        *webrtc.API
+	Downloads  *store.Downloads
+	States     *store.States
+	Hub        Replier
+	Links      *signal.Links
+	Peers      PeerBook
+	AutoAccept func(peer identity.ID) bool
+	PendingTTL time.Duration // how long an offer waits for the owner; 0 means 5 minutes
+	ResumeFor  time.Duration // how long a sender keeps reconnecting; 0 means 5 minutes
+	Log        *slog.Logger
+}
+
+// Errors callers tell apart.
+var (
+	ErrNotFound   = errors.New("no such transfer")
+	ErrNotPending = errors.New("the transfer is not waiting for an answer")
+)
+
+// Manager runs every transfer of one daemon, in both directions.
+type Manager struct {
+	cfg  Config
+	cert webrtc.Certificate
+
+	mu      sync.Mutex
+	in      map[string]*incoming
+	out     map[string]*outgoing
+	rs      map[string]*rsession // receiving sessions by peer ID + "/" + conn
+	changed chan struct{}
+	closed  bool
+	wg      sync.WaitGroup
+}
+
+// maxPending caps offers waiting for an answer at once, from all peers.
+const maxPending = 32
+
+// New returns a Manager and loads interrupted incoming transfers from disk so
+// their senders can resume them.
+func New(cfg Config) (*Manager, error) {
+	if cfg.PendingTTL == 0 {
+		cfg.PendingTTL = 5 * time.Minute
+	}
+	if cfg.ResumeFor == 0 {
+		cfg.ResumeFor = 5 * time.Minute
+	}
+	if cfg.AutoAccept == nil {
+		cfg.AutoAccept = func(identity.ID) bool { return false }
+	}
+	m := &Manager{
+		cfg:     cfg,
+		cert:    webrtc.CertificateFromX509(cfg.Identity.Key, cfg.Identity.Cert),
+		in:      make(map[string]*incoming),
+		out:     make(map[string]*outgoing),
+		rs:      make(map[string]*rsession),
+		changed: make(chan struct{}),
+	}
+	ids, err := cfg.States.List()
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		t, err := m.loadIncoming(id)
+		if err != nil {
+			cfg.Log.Warn("Dropping unreadable transfer state", "transfer", id, "err", err)
+			cfg.States.Remove(id)
+			continue
+		}
+		m.in[id] = t
+	}
+	return m, nil
+}
+
+// Changed returns a channel that is closed at the next change of any transfer.
+func (m *Manager) Changed() <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.changed
+}
+
+func (m *Manager) notify() {
+	m.mu.Lock()
+	close(m.changed)
+	m.changed = make(chan struct{})
+	m.mu.Unlock()
+}
+
+// List returns every transfer, newest first.
+func (m *Manager) List() []Info {
+	m.mu.Lock()
+	ins := make([]*incoming, 0, len(m.in))
+	for _, t := range m.in {
+		ins = append(ins, t)
+	}
+	outs := make([]*outgoing, 0, len(m.out))
+	for _, t := range m.out {
+		outs = append(outs, t)
+	}
+	m.mu.Unlock()
+	infos := make([]Info, 0, len(ins)+len(outs))
+	for _, t := range ins {
+		infos = append(infos, t.info())
+	}
+	for _, t := range outs {
+		infos = append(infos, t.info())
+	}
+	sort.Slice(infos, func(i, j int) bool { return infos[i].Started.After(infos[j].Started) })
+	return infos
+}
+
+// Get returns one transfer.
+func (m *Manager) Get(id string) (Info, error) {
+	m.mu.Lock()
+	in, out := m.in[id], m.out[id]
+	m.mu.Unlock()
+	switch {
+	case in != nil:
+		return in.info(), nil
+	case out != nil:
+		return out.info(), nil
+	}
+	return Info{}, fmt.Errorf("transfer %s: %w", id, ErrNotFound)
+}
+
+// Accept accepts a pending incoming offer.
+func (m *Manager) Accept(id string) error {
+	t, err := m.incoming(id)
+	if err != nil {
+		return err
+	}
+	return t.accept()
+}
+
+// Decline declines a pending incoming offer.
+func (m *Manager) Decline(id string) error {
+	t, err := m.incoming(id)
+	if err != nil {
+		return err
+	}
+	return t.decline()
+}
+
+// Cancel stops a transfer in either direction and discards what it wrote.
+func (m *Manager) Cancel(id string) error {
+	m.mu.Lock()
+	in, out := m.in[id], m.out[id]
+	m.mu.Unlock()
+	switch {
+	case in != nil:
+		return in.cancel()
+	case out != nil:
+		return out.cancelByOwner()
+	}
+	return fmt.Errorf("transfer %s: %w", id, ErrNotFound)
+}
+
+func (m *Manager) incoming(id string) (*incoming, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t := m.in[id]
+	if t == nil {
+		return nil, fmt.Errorf("incoming transfer %s: %w", id, ErrNotFound)
+	}
+	return t, nil
+}
+
+// Close stops every transfer: incoming ones save their resume state,
+// outgoing ones stop sending. It waits for the senders to return.
+func (m *Manager) Close() {
+	m.mu.Lock()
+	m.closed = true
+	ins := make([]*incoming, 0, len(m.in))
+	for _, t := range m.in {
+		ins = append(ins, t)
+	}
+	outs := make([]*outgoing, 0, len(m.out))
+	for _, t := range m.out {
+		outs = append(outs, t)
+	}
+	m.mu.Unlock()
+	for _, t := range outs {
+		t.stop()
+	}
+	for _, t := range ins {
+		t.shutdown()
+	}
+	m.wg.Wait()
+}
+
+// Send starts sending paths (files and folders, absolute) to the daemon at
+// addr and returns the transfer ID. It reads the manifest before returning,
+// so a missing file is reported here; the transfer itself runs on.
+func (m *Manager) Send(addr string, paths []string) (string, error) {
+	entries, local, err := buildManifest(paths)
+	if err != nil {
+		return "", err
+	}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return "", errors.New("the daemon is shutting down")
+	}
+	o := newOutgoing(m, addr, entries, local)
+	m.out[o.id] = o
+	m.wg.Add(1)
+	m.mu.Unlock()
+	go func() {
+		defer m.wg.Done()
+		o.run()
+	}()
+	m.notify()
+	return o.id, nil
+}
+
+// HandleSignal handles a signaling message from a peer on our hub: offers of
+// new sessions, and their candidates.
+func (m *Manager) HandleSignal(from signal.Peer, msg signal.Message) {
+	switch msg.Type {
+	case signal.TypeOffer:
+		m.answer(from, msg)
+	case signal.TypeCandidate:
+		if rs := m.receiverSession(from.ID, msg.Conn); rs != nil && rs.num == msg.Session {
+			rs.addCandidate(msg.Candidate)
+		}
+	case signal.TypeBye:
+		if rs := m.receiverSession(from.ID, msg.Conn); rs != nil {
+			rs.close()
+		}
+	}
+}

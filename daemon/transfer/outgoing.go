@@ -1,0 +1,472 @@
+package transfer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/ferry-dev/ferry/daemon/identity"
+	"github.com/ferry-dev/ferry/daemon/signal"
+	"github.com/pion/webrtc/v4"
+)
+
+// outgoing is a transfer this daemon sends.
+type outgoing struct {
+	m       *Manager
+	id      string
+	addr    string
+	entries []Entry
+	local   []string
+	total   int64
+	ctx     context.Context
+	cancel  context.CancelFunc
+
+	mu           sync.Mutex
+	state        State
+	code, err    string
+	peer         identity.ID
+	peerName     string
+	done         int64
+	sent         int64
+	verified     int
+	finals       []string
+	resumed      []int64
+	started      time.Time
+	updated      time.Time
+	lastProgress time.Time
+	cancelled    bool
+}
+
+// endError ends a transfer for good, with a state and a code.
+type endError struct {
+	state State
+	code  string
+	text  string
+}
+
+func (e *endError) Error() string { return e.text }
+
+// errLost means the session broke; the sender reconnects.
+var errLost = errors.New("connection lost")
+
+func newOutgoing(m *Manager, addr string, entries []Entry, local []string) *outgoing {
+	ctx, cancel := context.WithCancel(context.Background())
+	now := time.Now()
+	o := &outgoing{m: m, id: newTransferID(), addr: addr, entries: entries, local: local,
+		ctx: ctx, cancel: cancel, state: StateConnecting, started: now, updated: now, finals: make([]string, len(entries))}
+	for _, e := range entries {
+		o.total += e.Size
+	}
+	return o
+}
+
+func (o *outgoing) info() Info {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	in := Info{ID: o.id, Direction: "out", Addr: o.addr, State: o.state, Bytes: o.total, Done: o.done,
+		Sent: o.sent, Verified: o.verified, Code: o.code, Error: o.err, Resumed: append([]int64(nil), o.resumed...),
+		PeerName: o.peerName, Started: o.started, Updated: o.updated}
+	if !o.peer.IsZero() {
+		in.Peer = o.peer.String()
+	}
+	for i, e := range o.entries {
+		if !e.Dir {
+			in.Files++
+		}
+		if len(in.Items) < 20 {
+			name := e.Path
+			if o.finals[i] != "" {
+				name = o.finals[i]
+			}
+			in.Items = append(in.Items, name)
+		}
+	}
+	return in
+}
+
+func (o *outgoing) set(f func()) {
+	o.mu.Lock()
+	f()
+	o.updated = time.Now()
+	o.mu.Unlock()
+	o.m.notify()
+}
+
+func (o *outgoing) stop() { o.cancel() }
+
+func (o *outgoing) cancelByOwner() error {
+	o.mu.Lock()
+	final := o.state.Final()
+	o.cancelled = true
+	o.mu.Unlock()
+	if final {
+		return fmt.Errorf("transfer %s has already ended", o.id)
+	}
+	o.cancel()
+	return nil
+}
+
+// run drives the transfer to an end: it connects, and after a lost
+// connection reconnects with backoff for as long as ResumeFor allows since
+// the last progress.
+func (o *outgoing) run() {
+	log := o.m.cfg.Log.With("transfer", o.id, "addr", o.addr)
+	backoff := 250 * time.Millisecond
+	var connected bool
+	for session := uint64(1); ; session++ {
+		err := o.attempt(session, &connected)
+		if err == nil {
+			o.set(func() { o.state = StateDone })
+			log.Info("Transfer finished", "bytes", o.total, "sent", o.info().Sent)
+			return
+		}
+		var ee *endError
+		switch {
+		case o.ctx.Err() != nil:
+			o.mu.Lock()
+			byOwner := o.cancelled
+			o.mu.Unlock()
+			if byOwner {
+				ee = &endError{StateCancelled, CodeCancelled, "the transfer was cancelled"}
+			} else {
+				ee = &endError{StateInterrupted, "", "the daemon stopped"}
+			}
+		case errors.As(err, &ee):
+		case !connected:
+			ee = &endError{StateFailed, "", fmt.Sprintf("cannot reach %s: %v", o.addr, err)}
+		default:
+			o.mu.Lock()
+			since := o.lastProgress
+			o.mu.Unlock()
+			if time.Since(since) > o.m.cfg.ResumeFor {
+				ee = &endError{StateFailed, "", fmt.Sprintf("lost the connection to %s and could not resume within %s: %v", o.addr, o.m.cfg.ResumeFor, err)}
+			}
+		}
+		if ee != nil {
+			o.set(func() { o.state, o.code, o.err = ee.state, ee.code, ee.text })
+			log.Info("Transfer ended", "state", ee.state, "code", ee.code, "reason", ee.text)
+			return
+		}
+		log.Info("Connection lost; resuming", "err", err, "in", backoff)
+		o.set(func() { o.state = StateInterrupted })
+		select {
+		case <-time.After(backoff):
+		case <-o.ctx.Done():
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+// attempt runs one session: connect, offer, and send from where the
+// receiver says. It returns nil when the receiver reports every file done.
+func (o *outgoing) attempt(num uint64, connected *bool) error {
+	ctx, cancel := context.WithCancel(o.ctx)
+	defer cancel()
+	link, sig, unsubscribe, err := o.m.cfg.Links.Open(ctx, o.addr, o.id)
+	if err != nil {
+		return err
+	}
+	defer unsubscribe()
+	s, err := newSession(o.m.cfg.API, o.m.cert, o.id, num, link.Send)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	ctrlIn := make(chan Control, 64)
+	for _, label := range []string{ControlLabel, DataLabel} {
+		dc, err := s.pc.CreateDataChannel(label, nil)
+		if err != nil {
+			return fmt.Errorf("creating data channel: %w", err)
+		}
+		if label == ControlLabel {
+			dc.OnMessage(func(dm webrtc.DataChannelMessage) {
+				c, err := DecodeControl(dm.Data)
+				if err != nil || !dm.IsString {
+					c = Control{Type: MsgError, Code: CodeBadMessage, Text: fmt.Sprintf("the receiver sent a bad control message: %v", err)}
+				}
+				select {
+				case ctrlIn <- c:
+				case <-s.closed:
+				}
+			})
+		}
+		s.addChannel(dc)
+	}
+	offer, err := s.pc.CreateOffer(nil)
+	if err == nil {
+		err = s.pc.SetLocalDescription(offer)
+	}
+	if err != nil {
+		return fmt.Errorf("creating offer: %w", err)
+	}
+	if err := link.Send(signal.Message{Type: signal.TypeOffer, Conn: o.id, Session: num, SDP: offer.SDP}); err != nil {
+		return err
+	}
+	if err := o.connect(ctx, s, link, sig); err != nil {
+		return err
+	}
+	*connected = true
+	if err := o.sendOffer(s); err != nil {
+		return errLost
+	}
+	return o.converse(ctx, s, sig, ctrlIn)
+}
+
+// connect waits for the answer, checks the receiver's identity, and waits
+// for both channels to open.
+func (o *outgoing) connect(ctx context.Context, s *session, link *signal.Link, sig <-chan signal.Message) error {
+	timeout := time.NewTimer(30 * time.Second)
+	defer timeout.Stop()
+	for {
+		select {
+		case <-s.ready:
+			return nil
+		case <-s.closed:
+			return errLost
+		case <-timeout.C:
+			return errors.New("timed out setting up the connection")
+		case <-ctx.Done():
+			return ctx.Err()
+		case msg, ok := <-sig:
+			if !ok {
+				return errLost
+			}
+			if err := o.signal(s, link, msg); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// signal applies a signaling message for this session.
+func (o *outgoing) signal(s *session, link *signal.Link, msg signal.Message) error {
+	if msg.Type == signal.TypeError {
+		if msg.Code == signal.CodeIdentity {
+			return &endError{StateFailed, msg.Code, fmt.Sprintf("%s refused this device's identity: %s", o.addr, msg.Text)}
+		}
+		return fmt.Errorf("%s: %s", o.addr, msg.Text)
+	}
+	if msg.Session != s.num {
+		return nil // stale
+	}
+	switch msg.Type {
+	case signal.TypeAnswer:
+		id, err := remoteID(msg.SDP)
+		if err != nil {
+			return err
+		}
+		if err := o.checkIdentity(id, link.Welcome); err != nil {
+			return err
+		}
+		if err := s.setRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: msg.SDP}); err != nil {
+			return err
+		}
+	case signal.TypeCandidate:
+		s.addCandidate(msg.Candidate)
+	}
+	return nil
+}
+
+// checkIdentity compares the DTLS fingerprint of the answer with the device
+// ID this address had before, and with the ID the hub introduced itself with.
+func (o *outgoing) checkIdentity(id identity.ID, welcome signal.Message) error {
+	if claimed, err := identity.ParseID(welcome.From); err != nil || claimed != id {
+		return &endError{StateFailed, CodeBadMessage, fmt.Sprintf("%s answered with a certificate that does not match the device ID it announced", o.addr)}
+	}
+	o.mu.Lock()
+	prev := o.peer
+	o.mu.Unlock()
+	if known, ok := o.m.cfg.Peers.Known(o.addr); ok && known != id {
+		prev = known
+	}
+	if !prev.IsZero() && prev != id {
+		return &endError{StateFailed, "identity-changed", fmt.Sprintf("%v: %s was %s and is now %s; if that device was reset, remove it from the known peers (ferry forget %s) and send again",
+			ErrIdentityChanged, o.addr, prev.Short(), id.Short(), o.addr)}
+	}
+	if err := o.m.cfg.Peers.Remember(o.addr, id); err != nil {
+		o.m.cfg.Log.Warn("Cannot remember peer", "addr", o.addr, "err", err)
+	}
+	o.set(func() { o.peer, o.peerName = id, welcome.Name })
+	return nil
+}
+
+// sendOffer sends the manifest: an offer with the first page of entries,
+// then entries messages with the rest.
+func (o *outgoing) sendOffer(s *session) error {
+	first := min(len(o.entries), MaxEntriesPerPage)
+	err := s.sendControl(Control{Type: MsgOffer, Transfer: o.id, Name: o.m.cfg.Name, Count: len(o.entries), Bytes: o.total, Entries: o.entries[:first]})
+	for i := first; err == nil && i < len(o.entries); i += MaxEntriesPerPage {
+		err = s.sendControl(Control{Type: MsgEntries, Entries: o.entries[i:min(i+MaxEntriesPerPage, len(o.entries))]})
+	}
+	return err
+}
+
+// converse answers the receiver's control messages until the transfer ends
+// or the session breaks.
+func (o *outgoing) converse(ctx context.Context, s *session, sig <-chan signal.Message, ctrlIn <-chan Control) error {
+	o.set(func() {
+		if o.state == StateConnecting {
+			o.state = StatePending
+		}
+	})
+	streamErr := make(chan error, 1)
+	streaming := false
+	for {
+		select {
+		case <-ctx.Done():
+			o.mu.Lock()
+			byOwner := o.cancelled
+			o.mu.Unlock()
+			if byOwner {
+				s.sendControl(Control{Type: MsgCancel, Code: CodeCancelled, Text: "the sender cancelled the transfer"})
+				drainBuffered(s)
+			}
+			return ctx.Err()
+		case <-s.closed:
+			return errLost
+		case msg, ok := <-sig:
+			if ok && msg.Session == s.num && msg.Type == signal.TypeCandidate {
+				s.addCandidate(msg.Candidate)
+			}
+		case err := <-streamErr:
+			if err != nil {
+				return err
+			}
+		case c := <-ctrlIn:
+			switch c.Type {
+			case MsgAccept:
+				if streaming {
+					return &endError{StateFailed, CodeBadMessage, "the receiver accepted twice"}
+				}
+				if c.File > len(o.entries) {
+					return &endError{StateFailed, CodeBadMessage, "the receiver asked to resume past the end"}
+				}
+				streaming = true
+				start := o.position(c.File, c.Offset)
+				o.set(func() {
+					if o.state == StateInterrupted || o.sent > 0 {
+						o.resumed = append(o.resumed, start)
+					}
+					o.state, o.done, o.lastProgress = StateActive, start, time.Now()
+				})
+				go func() { streamErr <- o.stream(ctx, s, c.File, c.Offset) }()
+			case MsgProgress:
+				o.set(func() { o.done, o.lastProgress = c.Received, time.Now() })
+			case MsgFileOK:
+				if c.File < len(o.finals) {
+					o.set(func() { o.verified++; o.finals[c.File] = c.Path; o.lastProgress = time.Now() })
+				}
+			case MsgDone:
+				o.set(func() { o.done = o.total })
+				return nil
+			case MsgDecline:
+				st := StateDeclined
+				if c.Code == CodeExpired {
+					st = StateExpired
+				}
+				return &endError{st, c.Code, c.Text}
+			case MsgCancel:
+				return &endError{StateCancelled, c.Code, c.Text}
+			case MsgError:
+				return &endError{StateFailed, c.Code, c.Text}
+			default:
+				return &endError{StateFailed, CodeBadMessage, fmt.Sprintf("the receiver sent an unexpected %s", c.Type)}
+			}
+		}
+	}
+}
+
+// position returns the byte position in the whole transfer of (file, offset).
+func (o *outgoing) position(file int, offset int64) int64 {
+	var n int64
+	for i := 0; i < file && i < len(o.entries); i++ {
+		n += o.entries[i].Size
+	}
+	return n + offset
+}
+
+// drainBuffered waits briefly for queued messages to leave before a close.
+func drainBuffered(s *session) {
+	deadline := time.Now().Add(2 * time.Second)
+	for s.ctrl.BufferedAmount() > 0 && time.Now().Before(deadline) {
+		select {
+		case <-s.closed:
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// stream sends every file from (file, offset) on, in manifest order, each
+// followed by its SHA-256 on the control channel. One buffer serves every
+// chunk: Pion copies what Send is given.
+func (o *outgoing) stream(ctx context.Context, s *session, file int, offset int64) error {
+	buf := make([]byte, s.maxChunk())
+	for i := file; i < len(o.entries); i++ {
+		e := o.entries[i]
+		if e.Dir {
+			continue
+		}
+		start := int64(0)
+		if i == file {
+			start = offset
+		}
+		if start > e.Size {
+			return &endError{StateFailed, CodeBadOffset, fmt.Sprintf("the receiver asked to resume %s at %d, past its size", e.Path, start)}
+		}
+		sum, err := o.sendFile(ctx, s, buf, i, start)
+		if err != nil {
+			return err
+		}
+		if err := s.sendControl(Control{Type: MsgFileEnd, File: i, SHA256: sum}); err != nil {
+			return errLost
+		}
+	}
+	return nil
+}
+
+func (o *outgoing) sendFile(ctx context.Context, s *session, buf []byte, i int, off int64) (string, error) {
+	e := o.entries[i]
+	f, err := os.Open(o.local[i])
+	if err != nil {
+		return "", &endError{StateFailed, CodeStorage, fmt.Sprintf("reading %s: %v", o.local[i], err)}
+	}
+	defer f.Close()
+	h := sha256.New()
+	// Resuming: the hash covers the whole file, so read what was sent before.
+	if _, err := io.CopyN(h, f, off); err != nil {
+		return "", &endError{StateFailed, CodeStorage, fmt.Sprintf("%s changed while sending: %v", o.local[i], err)}
+	}
+	for off < e.Size {
+		n := int(min(int64(len(buf)-ChunkHeaderBytes), e.Size-off))
+		payload := buf[ChunkHeaderBytes : ChunkHeaderBytes+n]
+		if _, err := io.ReadFull(f, payload); err != nil {
+			return "", &endError{StateFailed, CodeStorage, fmt.Sprintf("%s changed while sending: %v", o.local[i], err)}
+		}
+		h.Write(payload)
+		PutChunkHeader(buf, i, off)
+		for s.data.BufferedAmount() > bufferHigh {
+			select {
+			case <-s.low:
+			case <-s.closed:
+				return "", errLost
+			case <-ctx.Done():
+				return "", ctx.Err()
+			}
+		}
+		if err := s.data.Send(buf[:ChunkHeaderBytes+n]); err != nil {
+			return "", errLost
+		}
+		off += int64(n)
+		o.mu.Lock()
+		o.sent += int64(n)
+		o.mu.Unlock()
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

@@ -1,0 +1,94 @@
+package transfer
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+func TestDecodeControl(t *testing.T) {
+	tests := []struct {
+		in, code, text string
+	}{
+		{`{"type":"offer","transfer":"abcdefgh12","count":1,"entries":[{"path":"a","size":1}]}`, "", ""},
+		{`{"type":"teleport"}`, CodeUnknownType, `unknown control message type "teleport"`},
+		{`{"type":"offer",`, CodeBadMessage, "malformed control message: unexpected EOF"},
+		{`{"type":"offer","transfer":"../etc","count":1,"entries":[{"path":"a"}]}`, CodeBadMessage, `offer: transfer ID "../etc" is not 8 to 32 lowercase letters and digits`},
+		{`{"type":"offer","transfer":"abcdefgh","count":200000,"entries":[{"path":"a"}]}`, CodeTooManyFiles, "offer has 200000 items (the limit is 100000)"},
+		{`{"type":"offer","transfer":"abcdefgh","count":1,"entries":[{"path":"a","size":-1}]}`, CodeBadMessage, `entry "a" has a bad size`},
+		{`{"type":"file-end","file":0,"sha256":"xyz"}`, CodeBadMessage, "file-end: sha256 must be 64 lowercase hex digits"},
+		{`{"type":"decline"}`, CodeBadMessage, "decline needs a code"},
+		{`{}`, CodeBadMessage, "control message has no type"},
+	}
+	for _, tt := range tests {
+		_, err := DecodeControl([]byte(tt.in))
+		if tt.code == "" {
+			if err != nil {
+				t.Errorf("DecodeControl(%s) = %v", tt.in, err)
+			}
+			continue
+		}
+		pe, ok := err.(*ProtoError)
+		if !ok || pe.Code != tt.code || pe.Text != tt.text {
+			t.Errorf("DecodeControl(%s) = %v; want %s: %s", tt.in, err, tt.code, tt.text)
+		}
+	}
+	big := bytes.Repeat([]byte(" "), MaxControlBytes+1)
+	if _, err := DecodeControl(big); err == nil || err.(*ProtoError).Code != CodeTooLarge {
+		t.Errorf("oversized control message: %v", err)
+	}
+}
+
+func TestChunkRoundTrip(t *testing.T) {
+	b := make([]byte, ChunkHeaderBytes+3)
+	PutChunkHeader(b, 7, 1<<40)
+	copy(b[ChunkHeaderBytes:], "abc")
+	f, off, p, err := DecodeChunk(b)
+	if err != nil || f != 7 || off != 1<<40 || string(p) != "abc" {
+		t.Fatalf("DecodeChunk = %d, %d, %q, %v", f, off, p, err)
+	}
+	if _, _, _, err := DecodeChunk(b[:ChunkHeaderBytes]); err == nil {
+		t.Fatal("accepted a chunk with no payload")
+	}
+	if _, _, _, err := DecodeChunk(make([]byte, MaxChunkBytes+1)); err == nil {
+		t.Fatal("accepted an oversized chunk")
+	}
+}
+
+func FuzzDecodeControl(f *testing.F) {
+	f.Add([]byte(`{"type":"offer","transfer":"abcdefgh12","name":"n","count":2,"entries":[{"path":"a","size":1,"mtime":5},{"path":"d","dir":true}]}`))
+	f.Add([]byte(`{"type":"accept","file":3,"offset":100}`))
+	f.Add([]byte(`{"type":"file-end","file":1,"sha256":"` + string(bytes.Repeat([]byte("a"), 64)) + `"}`))
+	f.Add([]byte(`{"type":"error","code":"bad-offset","text":"x"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := DecodeControl(b)
+		if err != nil {
+			if _, ok := err.(*ProtoError); !ok {
+				t.Fatalf("error is not a ProtoError: %v", err)
+			}
+			return
+		}
+		// What decodes must survive a round trip unchanged.
+		again, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := DecodeControl(again); err != nil {
+			t.Fatalf("re-encoded message refused: %v", err)
+		}
+	})
+}
+
+func FuzzDecodeChunk(f *testing.F) {
+	f.Add([]byte("\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x10abc"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		file, off, p, err := DecodeChunk(b)
+		if err != nil {
+			return
+		}
+		if file < 0 || off < 0 || len(p) == 0 || len(p) != len(b)-ChunkHeaderBytes {
+			t.Fatalf("DecodeChunk(%x) = %d, %d, %d bytes", b, file, off, len(p))
+		}
+	})
+}
