@@ -85,12 +85,12 @@ func startNode(t *testing.T, o nodeOpts) *node {
 	hub := signal.NewHub(signal.HubConfig{ID: id.ID.String(), Name: "node " + n.addr, Log: log})
 	n.m, err = New(Config{
 		Identity: id, Name: "node " + n.addr,
-		API:       NewAPI(RTCConfig{Interfaces: []string{"lo"}}),
-		Downloads: store.NewDownloads(o.downloads),
-		States:    store.NewStates(filepath.Join(o.dir, "transfers")),
-		Hub:       hub,
-		Links:     signal.NewLinks(signal.Message{From: id.ID.String(), Name: "node " + n.addr}),
-		Peers:     n.peers,
+		API:        NewAPI(RTCConfig{Interfaces: []string{"lo"}}),
+		Downloads:  store.NewDownloads(o.downloads),
+		States:     store.NewStates(filepath.Join(o.dir, "transfers")),
+		Hub:        hub,
+		Links:      signal.NewLinks(signal.Message{From: id.ID.String(), Name: "node " + n.addr}),
+		Peers:      n.peers,
 		AutoAccept: func(identity.ID) bool { return o.autoAccept },
 		PendingTTL: o.pendingTTL,
 		ResumeFor:  time.Minute,
