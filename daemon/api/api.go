@@ -1,0 +1,244 @@
+// Package api serves the owner's local HTTP API: status, transfers, send,
+// accept and decline. It answers only requests that come over loopback with
+// a loopback Host header and, when the request has one, a loopback Origin,
+// so neither another device nor a web page the owner visits (DNS rebinding,
+// cross-site requests) can use it.
+//
+// It does not serve the signaling hub or decide anything about transfers.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ferry-dev/ferry/daemon/transfer"
+)
+
+// Transfers is what the API needs of the transfer manager.
+type Transfers interface {
+	List() []transfer.Info
+	Get(id string) (transfer.Info, error)
+	Send(addr string, paths []string) (string, error)
+	Accept(id string) error
+	Decline(id string) error
+	Cancel(id string) error
+	Changed() <-chan struct{}
+}
+
+// Status describes the daemon for `ferry status`.
+type Status struct {
+	Name      string          `json:"name"`
+	ID        string          `json:"id"`
+	ShortID   string          `json:"shortId"`
+	Version   string          `json:"version"`
+	Addresses []string        `json:"addresses"`
+	Port      int             `json:"port"`
+	Downloads string          `json:"downloads"`
+	Accept    string          `json:"accept"`
+	Transfers []transfer.Info `json:"transfers"`
+}
+
+// Config configures the API handler.
+type Config struct {
+	Transfers Transfers
+	Status    func() Status
+	Forget    func(addr string) error
+}
+
+// SendRequest is the body of POST /api/send.
+type SendRequest struct {
+	To    string   `json:"to"`
+	Paths []string `json:"paths"`
+}
+
+// Error is the body of every error answer.
+type Error struct {
+	Error string `json:"error"`
+}
+
+// New returns the API handler, mounted at /api/.
+func New(cfg Config) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/status", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, cfg.Status())
+	})
+	mux.HandleFunc("GET /api/transfers", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, cfg.Transfers.List())
+	})
+	mux.HandleFunc("GET /api/transfers/{id}", func(w http.ResponseWriter, r *http.Request) {
+		info, err := cfg.Transfers.Get(r.PathValue("id"))
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, info)
+	})
+	mux.HandleFunc("GET /api/transfers/{id}/watch", func(w http.ResponseWriter, r *http.Request) {
+		watch(w, r, cfg.Transfers, r.PathValue("id"))
+	})
+	mux.HandleFunc("POST /api/send", func(w http.ResponseWriter, r *http.Request) {
+		var req SendRequest
+		if err := readJSON(r, &req); err != nil {
+			writeJSON(w, http.StatusBadRequest, Error{err.Error()})
+			return
+		}
+		if req.To == "" || len(req.Paths) == 0 {
+			writeJSON(w, http.StatusBadRequest, Error{"send needs a peer (to) and at least one path"})
+			return
+		}
+		if _, _, err := net.SplitHostPort(req.To); err != nil {
+			writeJSON(w, http.StatusBadRequest, Error{fmt.Sprintf("peer %q is not HOST:PORT", req.To)})
+			return
+		}
+		id, err := cfg.Transfers.Send(req.To, req.Paths)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, Error{err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusAccepted, map[string]string{"id": id})
+	})
+	answer := func(f func(string) error) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if err := f(r.PathValue("id")); err != nil {
+				writeError(w, err)
+				return
+			}
+			info, _ := cfg.Transfers.Get(r.PathValue("id"))
+			writeJSON(w, http.StatusOK, info)
+		}
+	}
+	mux.HandleFunc("POST /api/transfers/{id}/accept", answer(cfg.Transfers.Accept))
+	mux.HandleFunc("POST /api/transfers/{id}/decline", answer(cfg.Transfers.Decline))
+	mux.HandleFunc("POST /api/transfers/{id}/cancel", answer(cfg.Transfers.Cancel))
+	mux.HandleFunc("POST /api/forget", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Addr string `json:"addr"`
+		}
+		if err := readJSON(r, &req); err != nil {
+			writeJSON(w, http.StatusBadRequest, Error{err.Error()})
+			return
+		}
+		if err := cfg.Forget(req.Addr); err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"forgotten": req.Addr})
+	})
+	return guard(mux)
+}
+
+// watch streams the transfer as newline-delimited JSON, one snapshot per
+// change, until it ends or the client leaves.
+func watch(w http.ResponseWriter, r *http.Request, t Transfers, id string) {
+	info, err := t.Get(id)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.WriteHeader(http.StatusOK)
+	flusher, _ := w.(http.Flusher)
+	enc := json.NewEncoder(w)
+	tick := time.NewTicker(500 * time.Millisecond) // speed and ETA move even when nothing else does
+	defer tick.Stop()
+	for {
+		changed := t.Changed()
+		info, err = t.Get(id)
+		if err != nil || enc.Encode(info) != nil {
+			return
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+		if info.State.Final() {
+			return
+		}
+		select {
+		case <-changed:
+		case <-tick.C:
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+// guard lets through only requests from loopback, for a loopback host, and
+// from a loopback origin if any. POST bodies must be JSON, which a plain
+// cross-site form cannot send.
+func guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !loopbackAddr(r.RemoteAddr) {
+			writeJSON(w, http.StatusForbidden, Error{"the local API answers only on this computer"})
+			return
+		}
+		if !loopbackHost(r.Host) {
+			writeJSON(w, http.StatusForbidden, Error{fmt.Sprintf("host %q is not this computer", r.Host)})
+			return
+		}
+		if o := r.Header.Get("Origin"); o != "" {
+			u, err := url.Parse(o)
+			if err != nil || !loopbackHost(u.Host) {
+				writeJSON(w, http.StatusForbidden, Error{fmt.Sprintf("origin %q may not use the local API", o)})
+				return
+			}
+		}
+		if r.Method == http.MethodPost && !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+			writeJSON(w, http.StatusUnsupportedMediaType, Error{"send a JSON body with Content-Type: application/json"})
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func loopbackAddr(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func readJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("bad request body: %w", err)
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	code := http.StatusConflict
+	if errors.Is(err, transfer.ErrNotFound) {
+		code = http.StatusNotFound
+	}
+	writeJSON(w, code, Error{err.Error()})
+}

@@ -1,0 +1,208 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/ferry-dev/ferry/daemon/api"
+	"github.com/ferry-dev/ferry/daemon/identity"
+	"github.com/ferry-dev/ferry/daemon/signal"
+	"github.com/ferry-dev/ferry/daemon/store"
+	"github.com/ferry-dev/ferry/daemon/transfer"
+)
+
+// Config is everything a daemon needs; main fills it from flags and the
+// config file.
+type Config struct {
+	DataDir    string
+	Downloads  string
+	Name       string
+	Port       int          // used when Listener is nil
+	Listener   net.Listener // tests pass 127.0.0.1:0
+	Accept     string
+	Interfaces []string
+	PendingTTL time.Duration
+	ResumeFor  time.Duration
+	Version    string
+	Log        *slog.Logger
+}
+
+// Daemon is one running ferry node.
+type Daemon struct {
+	cfg      Config
+	id       *identity.Identity
+	ln       net.Listener
+	peers    *peerBook
+	hub      *signal.Hub
+	links    *signal.Links
+	manager  *transfer.Manager
+	srv      *http.Server
+	dl       *store.Downloads
+	stateDir string
+}
+
+// APIFile is written to the data folder while the daemon runs; clients read
+// the API address from it.
+const APIFile = "api.json"
+
+// APIInfo is the content of APIFile.
+type APIInfo struct {
+	Addr string `json:"addr"`
+	PID  int    `json:"pid"`
+}
+
+// New loads the identity and state and binds the listener. It does not
+// serve until Run.
+func New(cfg Config) (*Daemon, error) {
+	if err := CheckName(cfg.Name); err != nil {
+		return nil, err
+	}
+	if cfg.Accept == "" {
+		cfg.Accept = AcceptNone
+	}
+	if err := CheckAccept(cfg.Accept); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating data folder: %w", err)
+	}
+	id, err := identity.Load(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	peers, err := loadPeerBook(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	d := &Daemon{cfg: cfg, id: id, peers: peers, dl: store.NewDownloads(cfg.Downloads)}
+	d.hub = signal.NewHub(signal.HubConfig{ID: id.ID.String(), Name: cfg.Name, Log: cfg.Log})
+	d.links = signal.NewLinks(signal.Message{From: id.ID.String(), Name: cfg.Name})
+	d.manager, err = transfer.New(transfer.Config{
+		Identity:   id,
+		Name:       cfg.Name,
+		API:        transfer.NewAPI(transfer.RTCConfig{Interfaces: cfg.Interfaces}),
+		Downloads:  d.dl,
+		States:     store.NewStates(filepath.Join(cfg.DataDir, "transfers")),
+		Hub:        d.hub,
+		Links:      d.links,
+		Peers:      peers,
+		AutoAccept: d.autoAccept,
+		PendingTTL: cfg.PendingTTL,
+		ResumeFor:  cfg.ResumeFor,
+		Log:        cfg.Log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.hub.SetHandler(d.manager)
+	d.ln = cfg.Listener
+	if d.ln == nil {
+		d.ln, err = net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
+		if errors.Is(err, syscall.EADDRINUSE) {
+			d.manager.Close()
+			return nil, fmt.Errorf("port %d is in use; start with --port 0 or stop the other ferry", cfg.Port)
+		}
+		if err != nil {
+			d.manager.Close()
+			return nil, fmt.Errorf("listening on port %d: %w", cfg.Port, err)
+		}
+	}
+	mux := http.NewServeMux()
+	mux.Handle(signal.HubPath, d.hub)
+	mux.Handle("/api/", api.New(api.Config{Transfers: d.manager, Status: d.status, Forget: peers.Forget}))
+	d.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return d, nil
+}
+
+func (d *Daemon) autoAccept(peer identity.ID) bool {
+	switch d.cfg.Accept {
+	case AcceptAll:
+		return true
+	case AcceptTrusted:
+		return d.peers.Trusted(peer)
+	}
+	return false
+}
+
+// ID returns the device identity.
+func (d *Daemon) ID() identity.ID { return d.id.ID }
+
+// Addr returns the listening address.
+func (d *Daemon) Addr() net.Addr { return d.ln.Addr() }
+
+// Transfers returns the transfer manager.
+func (d *Daemon) Transfers() *transfer.Manager { return d.manager }
+
+// Run serves until ctx is cancelled, then stops accepting, lets transfers
+// save their resume state and returns nil.
+func (d *Daemon) Run(ctx context.Context) error {
+	port := d.ln.Addr().(*net.TCPAddr).Port
+	info, _ := json.Marshal(APIInfo{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), PID: os.Getpid()})
+	apiFile := filepath.Join(d.cfg.DataDir, APIFile)
+	if err := os.WriteFile(apiFile, info, 0o600); err != nil {
+		return fmt.Errorf("writing %s: %w", APIFile, err)
+	}
+	defer os.Remove(apiFile)
+	d.cfg.Log.Info("Ferry is running", "name", d.cfg.Name, "device", d.id.ID.Short(), "port", port, "downloads", d.cfg.Downloads)
+
+	errc := make(chan error, 1)
+	go func() { errc <- d.srv.Serve(d.ln) }()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		err = fmt.Errorf("serving: %w", err)
+	}
+	d.cfg.Log.Info("Stopping")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	d.srv.Shutdown(shutCtx)
+	d.links.Close()
+	d.manager.Close()
+	return err
+}
+
+func (d *Daemon) status() api.Status {
+	port := d.ln.Addr().(*net.TCPAddr).Port
+	return api.Status{
+		Name: d.cfg.Name, ID: d.id.ID.String(), ShortID: d.id.ID.Short(), Version: d.cfg.Version,
+		Addresses: lanAddresses(d.cfg.Interfaces), Port: port, Downloads: d.cfg.Downloads,
+		Accept: d.cfg.Accept, Transfers: d.manager.List(),
+	}
+}
+
+// lanAddresses lists the addresses peers can reach this device at.
+func lanAddresses(only []string) []string {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return nil
+	}
+	allowed := map[string]bool{}
+	for _, n := range only {
+		allowed[n] = true
+	}
+	var out []string
+	for _, ifi := range ifaces {
+		if ifi.Flags&net.FlagUp == 0 || (len(allowed) > 0 && !allowed[ifi.Name]) ||
+			(len(allowed) == 0 && ifi.Flags&net.FlagLoopback != 0) {
+			continue
+		}
+		addrs, _ := ifi.Addrs()
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLinkLocalUnicast() {
+				out = append(out, ipn.IP.String())
+			}
+		}
+	}
+	return out
+}

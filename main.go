@@ -1,0 +1,207 @@
+// Command ferry sends files between devices on the same network, directly.
+// See README.md for usage.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/ferry-dev/ferry/daemon"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+type command struct {
+	name    string
+	args    string
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"run", "[flags]", "run the daemon in the foreground", cmdRun},
+		{"send", "--to HOST:PORT PATH...", "send files and folders to another daemon", cmdSend},
+		{"status", "", "show this daemon's name, device ID, addresses and transfers", cmdStatus},
+		{"transfers", "", "list current and recent transfers", cmdTransfers},
+		{"accept", "ID", "accept a pending incoming offer", answerCmd("accept")},
+		{"decline", "ID", "decline a pending incoming offer", answerCmd("decline")},
+		{"cancel", "ID", "cancel a transfer in either direction", answerCmd("cancel")},
+		{"forget", "HOST:PORT", "forget the device remembered at an address", cmdForget},
+		{"version", "", "print the version", func(_ context.Context, _ []string, w, _ io.Writer) error {
+			fmt.Fprintln(w, "ferry", version)
+			return nil
+		}},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(runMain(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// errUsage marks an error whose message is the usage already printed.
+var errUsage = errors.New("usage")
+
+func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "--help" || args[0] == "-h" {
+		if len(args) > 1 {
+			args = []string{args[1], "--help"}
+		} else {
+			usage(stdout)
+			return 0
+		}
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			err := c.run(ctx, args[1:], stdout, stderr)
+			switch {
+			case err == nil, errors.Is(err, flag.ErrHelp):
+				return 0
+			case errors.Is(err, errUsage):
+				return 2
+			}
+			fmt.Fprintln(stderr, "ferry:", err)
+			return 1
+		}
+	}
+	fmt.Fprintf(stderr, "ferry: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "ferry sends files between devices on the same network, directly.")
+	fmt.Fprintln(w, "\nUsage: ferry COMMAND [flags]\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'ferry COMMAND --help' for a command's flags.")
+}
+
+// newFlags returns a flag set that prints the command's usage on --help and
+// reports bad flags as errUsage.
+func newFlags(name, args, summary string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: ferry %s %s\n\n%s.\n", name, args, strings.ToUpper(summary[:1])+summary[1:])
+		var any bool
+		fs.VisitAll(func(*flag.Flag) { any = true })
+		if any {
+			fmt.Fprintln(stderr, "\nFlags:")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	return nil
+}
+
+// defaultDataDir is where a daemon keeps its identity and state unless told.
+func defaultDataDir() string {
+	if dir, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(dir, "ferry")
+	}
+	return ".ferry"
+}
+
+func defaultDownloads() string {
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, "Downloads")
+	}
+	return "Downloads"
+}
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("run", "[flags]", "run the daemon in the foreground, with logs on the terminal", stderr)
+	dataDir := fs.String("data-dir", defaultDataDir(), "folder for the identity, config and transfer state")
+	downloads := fs.String("downloads", "", "folder for received files (default ~/Downloads)")
+	name := fs.String("name", "", "device name shown to others (default: the host name)")
+	port := fs.Int("port", daemon.DefaultPort, "TCP port for peers and the local API; 0 picks a free one")
+	accept := fs.String("accept", "", "which offers to accept without asking: none, trusted or all (default none)")
+	ifaces := fs.String("interfaces", "", "comma-separated network interfaces to use (default: all but loopback and virtual ones)")
+	logLevel := fs.String("log-level", "", "debug, info, warn or error (default info)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("run takes no arguments, got %q", fs.Args())
+	}
+	file, err := daemon.LoadFile(*dataDir)
+	if err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	pick := func(flagVal string, flagSet bool, fileVal, def string) string {
+		switch {
+		case flagSet:
+			return flagVal
+		case fileVal != "":
+			return fileVal
+		}
+		return def
+	}
+	host, _ := os.Hostname()
+	cfg := daemon.Config{
+		DataDir:   *dataDir,
+		Downloads: pick(*downloads, set["downloads"], file.Downloads, defaultDownloads()),
+		Name:      pick(*name, set["name"], file.Name, host),
+		Accept:    pick(*accept, set["accept"], file.Accept, daemon.AcceptNone),
+		Port:      *port,
+		Version:   version,
+	}
+	if !set["port"] && file.Port != nil {
+		cfg.Port = *file.Port
+	}
+	if set["interfaces"] {
+		cfg.Interfaces = splitList(*ifaces)
+	} else {
+		cfg.Interfaces = file.Interfaces
+	}
+	if cfg.Downloads, err = filepath.Abs(cfg.Downloads); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(pick(*logLevel, set["log-level"], file.LogLevel, "info"))); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	cfg.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	d, err := daemon.New(cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "ferry %s: %s (%s) on port %d, saving to %s\n", version, cfg.Name, d.ID().Short(), d.Addr().(*net.TCPAddr).Port, cfg.Downloads)
+	return d.Run(ctx)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
