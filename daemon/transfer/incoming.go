@@ -43,6 +43,7 @@ type incoming struct {
 	sinceCP   int64
 	sinceProg int64
 	resumed   []int64
+	noted     time.Time // when watchers last heard of written bytes
 	expiry    *time.Timer
 	started   time.Time
 	updated   time.Time
@@ -340,6 +341,7 @@ func (t *incoming) resume(rs *rsession) {
 	}
 	t.state = StateActive
 	t.updated = time.Now()
+	t.noted = time.Time{} // the first bytes after this are news
 	rs.sendControl(Control{Type: MsgAccept, File: k, Offset: t.files[k].held})
 }
 
@@ -455,10 +457,13 @@ func (t *incoming) write(rs *rsession, file int, off int64, payload []byte) *Pro
 			return storageErr(err)
 		}
 	}
+	now := time.Now()
 	if t.sinceProg >= progressEvery {
 		t.sinceProg = 0
-		t.updated = time.Now()
 		rs.sendControl(Control{Type: MsgProgress, Received: t.received})
+	}
+	if now.Sub(t.noted) >= 100*time.Millisecond {
+		t.noted, t.updated = now, now
 		go t.m.notify()
 	}
 	return nil
