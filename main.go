@@ -188,11 +188,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	cfg.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	d, err := daemon.New(cfg)
+	var d *daemon.Daemon
+	cfg.Ready = func() {
+		fmt.Fprintf(stdout, "ferry %s: %s (%s) on port %d, saving to %s\n", version, cfg.Name, d.ID().Short(), d.Addr().(*net.TCPAddr).Port, cfg.Downloads)
+	}
+	d, err = daemon.New(cfg)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "ferry %s: %s (%s) on port %d, saving to %s\n", version, cfg.Name, d.ID().Short(), d.Addr().(*net.TCPAddr).Port, cfg.Downloads)
 	return d.Run(ctx)
 }
 

@@ -35,6 +35,9 @@ type Config struct {
 	ResumeFor  time.Duration
 	Version    string
 	Log        *slog.Logger
+	// Ready, if set, is called once the daemon serves and clients can
+	// find it through APIFile.
+	Ready func()
 }
 
 // Daemon is one running ferry node.
@@ -157,6 +160,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- d.srv.Serve(d.ln) }()
+	if d.cfg.Ready != nil {
+		d.cfg.Ready()
+	}
 	var err error
 	select {
 	case <-ctx.Done():
