@@ -227,7 +227,7 @@ func (t *incoming) checkSpace() *ProtoError {
 		return protoErr(CodeStorage, "the downloads folder is unusable: %v", err)
 	}
 	if uint64(t.total) > free {
-		return protoErr(CodeNoSpace, "not enough space in the downloads folder: the offer needs %s, %s is free", humanBytes(t.total), humanBytes(int64(free)))
+		return protoErr(CodeNoSpace, "not enough space in the downloads folder: the offer needs %s, %s is free", HumanBytes(t.total), HumanBytes(int64(free)))
 	}
 	return nil
 }
@@ -738,7 +738,8 @@ func (t *incoming) end(state State, pe *ProtoError) {
 	t.m.cfg.Log.Info("Transfer ended", "transfer", t.id, "state", state, "code", pe.Code, "reason", pe.Text)
 }
 
-func humanBytes(n int64) string {
+// HumanBytes formats a byte count in binary units, as people read them.
+func HumanBytes(n int64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)
