@@ -356,6 +356,9 @@ func (t *incoming) firstIncomplete() int {
 
 // handle processes a control message after the offer.
 func (t *incoming) handle(rs *rsession, c Control) {
+	if c.Type != MsgOffer && !t.current(rs) {
+		return
+	}
 	switch c.Type {
 	case MsgEntries:
 		t.mu.Lock()
@@ -397,6 +400,12 @@ func (t *incoming) chunk(rs *rsession, b []byte) {
 		return
 	}
 	t.mu.Lock()
+	if t.sess != rs {
+		// In flight when the session was replaced or the daemon began to
+		// stop: the resume point covers it.
+		t.mu.Unlock()
+		return
+	}
 	pe := t.write(rs, file, off, payload)
 	t.mu.Unlock()
 	if pe != nil {
@@ -408,7 +417,7 @@ func (t *incoming) chunk(rs *rsession, b []byte) {
 
 // write checks and stores a chunk. Call with t.mu held.
 func (t *incoming) write(rs *rsession, file int, off int64, payload []byte) *ProtoError {
-	if t.state != StateActive || t.sess != rs {
+	if t.state != StateActive {
 		return protoErr(CodeBadMessage, "chunk for a transfer that is not accepted")
 	}
 	if file >= len(t.entries) || t.entries[file].Dir {
@@ -634,6 +643,14 @@ func (m *Manager) loadIncoming(id string) (*incoming, error) {
 	return t, nil
 }
 
+// current reports whether rs is the session the transfer listens to;
+// messages from any other are stale and dropped.
+func (t *incoming) current(rs *rsession) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.sess == rs
+}
+
 // detach handles the loss of a session: an active transfer saves what it
 // holds and waits for the sender to come back.
 func (t *incoming) detach(rs *rsession) {
@@ -676,6 +693,7 @@ func (t *incoming) shutdown() {
 		t.state = StateInterrupted
 	}
 	rs := t.sess
+	t.sess = nil
 	t.mu.Unlock()
 	if rs != nil {
 		rs.close()
