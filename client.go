@@ -176,18 +176,25 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	c, err := dialDaemon(*dataDir)
-	if err != nil {
-		return err
-	}
 	var st api.Status
-	if err := c.do(ctx, "GET", "/api/status", nil, &st); err != nil {
-		return err
+	c, err := dialDaemon(*dataDir)
+	if err == nil {
+		err = c.do(ctx, "GET", "/api/status", nil, &st)
 	}
 	if *asJSON {
+		if err != nil {
+			return err
+		}
 		return printJSON(stdout, st)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "Service:\t%s\n", serviceLine())
+	if err != nil {
+		tw.Flush()
+		return err
+	}
+	fmt.Fprintf(tw, "Daemon:\tanswering at %s\n", c.base)
+	fmt.Fprintf(tw, "Dashboard:\thttp://localhost:%d/\n", st.Port)
 	fmt.Fprintf(tw, "Name:\t%s\n", st.Name)
 	fmt.Fprintf(tw, "Device ID:\t%s (%s)\n", st.ShortID, st.ID)
 	fmt.Fprintf(tw, "Version:\t%s\n", st.Version)

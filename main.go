@@ -17,6 +17,7 @@ import (
 	"syscall"
 
 	"github.com/ferry-dev/ferry/daemon"
+	"github.com/ferry-dev/ferry/installer"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -39,6 +40,12 @@ func commands() []command {
 		{"decline", "ID", "decline a pending incoming offer", answerCmd("decline")},
 		{"cancel", "ID", "cancel a transfer in either direction", answerCmd("cancel")},
 		{"forget", "HOST:PORT", "forget the device remembered at an address", cmdForget},
+		{"install", "[--user | --system]", "install ferry as a service that starts by itself", cmdInstall},
+		{"uninstall", "[--purge]", "stop and remove the service", cmdUninstall},
+		{"start", "", "start the installed service", controlCmd("start", "start the installed service")},
+		{"stop", "", "stop the installed service", controlCmd("stop", "stop the installed service")},
+		{"restart", "", "restart the installed service", controlCmd("restart", "restart the installed service")},
+		{"logs", "[-f]", "show the service's log", cmdLogs},
 		{"version", "", "print the version", func(_ context.Context, _ []string, w, _ io.Writer) error {
 			fmt.Fprintln(w, "ferry", version)
 			return nil
@@ -142,6 +149,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	accept := fs.String("accept", "", "which offers to accept without asking: none, trusted or all (default none)")
 	ifaces := fs.String("interfaces", "", "comma-separated network interfaces to use (default: all but loopback and virtual ones)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (default info)")
+	logFile := fs.String("log-file", "", "append the log to this file instead of the terminal")
+	asService := fs.Bool("service", false, "run under the OS service manager (set by 'ferry install')")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -187,7 +196,19 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := level.UnmarshalText([]byte(pick(*logLevel, set["log-level"], file.LogLevel, "info"))); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	cfg.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logTo := stderr
+	if *logFile != "" {
+		f, err := openLog(*logFile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		logTo, stdout = f, f
+	}
+	cfg.Log = slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: level}))
+	if *asService {
+		return installer.Run(ctx, &installer.Program{Config: cfg})
+	}
 	var d *daemon.Daemon
 	cfg.Ready = func() {
 		fmt.Fprintf(stdout, "ferry %s: %s (%s) on port %d, saving to %s\n", version, cfg.Name, d.ID().Short(), d.Addr().(*net.TCPAddr).Port, cfg.Downloads)
@@ -197,6 +218,24 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	return d.Run(ctx)
+}
+
+// maxLog is the size at which a log file is moved aside to name.1 when the
+// daemon starts.
+const maxLog = 10 << 20
+
+func openLog(path string) (*os.File, error) {
+	if st, err := os.Stat(path); err == nil && st.Size() > maxLog {
+		os.Rename(path, path+".1")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("--log-file: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("--log-file: %w", err)
+	}
+	return f, nil
 }
 
 func splitList(s string) []string {

@@ -1,0 +1,258 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"path/filepath"
+	"runtime"
+	"strconv"
+
+	"github.com/ferry-dev/ferry/daemon"
+	"github.com/ferry-dev/ferry/installer"
+)
+
+// scopeFlags adds --user and --system to fs.
+func scopeFlags(fs *flag.FlagSet) (user, system *bool) {
+	return fs.Bool("user", false, "the per-user service (a systemd user unit, a launchd agent)"),
+		fs.Bool("system", false, "the system service (started at boot; needs root or an administrator)")
+}
+
+// pickScope turns --user and --system into a scope; nil means either.
+func pickScope(user, system bool) (*installer.Scope, error) {
+	switch {
+	case user && system:
+		return nil, errors.New("--user and --system exclude each other")
+	case user:
+		s := installer.User
+		return &s, nil
+	case system:
+		s := installer.System
+		return &s, nil
+	}
+	return nil, nil
+}
+
+// serviceAccount returns the account and home folder a service of the given
+// scope runs as: under sudo, a system service runs as the user who asked.
+func serviceAccount(scope installer.Scope) (name, home string, err error) {
+	if scope == installer.System && runtime.GOOS != "windows" {
+		if su := os.Getenv("SUDO_USER"); su != "" && os.Geteuid() == 0 {
+			u, err := user.Lookup(su)
+			if err != nil {
+				return "", "", err
+			}
+			return u.Username, u.HomeDir, nil
+		}
+	}
+	home, err = os.UserHomeDir()
+	if err != nil {
+		return "", "", fmt.Errorf("finding your home folder: %w", err)
+	}
+	return "", home, nil
+}
+
+// dataDirIn mirrors os.UserConfigDir for another user's home folder.
+func dataDirIn(home string) string {
+	switch runtime.GOOS {
+	case "darwin":
+		return filepath.Join(home, "Library", "Application Support", "ferry")
+	case "windows":
+		return defaultDataDir()
+	}
+	return filepath.Join(home, ".config", "ferry")
+}
+
+func cmdInstall(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("install", "[--user | --system] [flags]", "install ferry as a service that starts at login (--user) or at boot (--system)", stderr)
+	asUser, asSystem := scopeFlags(fs)
+	dataDir := fs.String("data-dir", "", "folder for the identity, config and transfer state (default: the user's config folder)")
+	downloads := fs.String("downloads", "", "folder for received files (default ~/Downloads)")
+	name := fs.String("name", "", "device name shown to others (default: from the config file or the host name)")
+	port := fs.Int("port", 0, "TCP port (default: from the config file or 7466)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("install takes no arguments, got %q", fs.Args())
+	}
+	only, err := pickScope(*asUser, *asSystem)
+	if err != nil {
+		return err
+	}
+	scope := installer.Scopes()[0]
+	if only != nil {
+		scope = *only
+	}
+	account, home, err := serviceAccount(scope)
+	if err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("finding the ferry binary: %w", err)
+	}
+	if exe, err = filepath.EvalSymlinks(exe); err != nil {
+		return fmt.Errorf("finding the ferry binary: %w", err)
+	}
+	o := installer.Options{
+		GOOS: runtime.GOOS, Scope: scope, Executable: exe,
+		DataDir: *dataDir, Downloads: *downloads, Name: *name, Port: *port, UserName: account,
+	}
+	if o.DataDir == "" {
+		o.DataDir = dataDirIn(home)
+	}
+	if o.Downloads == "" {
+		o.Downloads = filepath.Join(home, "Downloads")
+	}
+	for _, p := range []*string{&o.DataDir, &o.Downloads} {
+		if *p, err = filepath.Abs(*p); err != nil {
+			return err
+		}
+	}
+	if runtime.GOOS != "linux" {
+		o.LogFile = filepath.Join(o.DataDir, "ferry.log")
+	}
+	if *port == 0 && portSet(fs) {
+		return errors.New("a service needs a fixed port: pass --port 1-65535, or leave it out for 7466")
+	}
+	res, err := installer.Install(o)
+	if err != nil {
+		return err
+	}
+	verb := "Installed"
+	if res.Updated {
+		verb = "Updated"
+	}
+	fmt.Fprintf(stdout, "%s ferry as a %s service and started it.\n", verb, scope)
+	if res.Path != "" {
+		fmt.Fprintf(stdout, "Service definition: %s\n", res.Path)
+	}
+	fmt.Fprintf(stdout, "Receiving into %s; data in %s.\n", o.Downloads, o.DataDir)
+	fmt.Fprintf(stdout, "Dashboard: %s\n", dashboardURL(o.DataDir, o.Port))
+	fmt.Fprintln(stdout, "Manage it with: ferry status | stop | start | restart | logs | uninstall")
+	if res.Hint != "" {
+		fmt.Fprintln(stdout, res.Hint)
+	}
+	return nil
+}
+
+func portSet(fs *flag.FlagSet) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "port" })
+	return set
+}
+
+// dashboardURL is the address of the daemon's local dashboard.
+func dashboardURL(dataDir string, port int) string {
+	if port == 0 {
+		port = daemon.DefaultPort
+		if f, err := daemon.LoadFile(dataDir); err == nil && f.Port != nil {
+			port = *f.Port
+		}
+	}
+	return "http://localhost:" + strconv.Itoa(port) + "/"
+}
+
+func cmdUninstall(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("uninstall", "[--user | --system] [--purge]", "remove the ferry service; received files are always kept", stderr)
+	asUser, asSystem := scopeFlags(fs)
+	purge := fs.Bool("purge", false, "also delete the data folder: identity, trusted devices, config and unfinished transfers")
+	dataDir := fs.String("data-dir", "", "the data folder --purge deletes (default: the user's config folder)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	only, err := pickScope(*asUser, *asSystem)
+	if err != nil {
+		return err
+	}
+	scope, err := installer.Find(only)
+	if err != nil {
+		return err
+	}
+	if err := installer.Control(scope, "uninstall"); err != nil {
+		return fmt.Errorf("uninstalling: %w", err)
+	}
+	fmt.Fprintf(stdout, "Stopped and removed the ferry %s service.\n", scope)
+	if !*purge {
+		fmt.Fprintln(stdout, "Kept the data folder and every received file; 'ferry uninstall --purge' also deletes the data folder.")
+		return nil
+	}
+	if *dataDir == "" {
+		_, home, err := serviceAccount(scope)
+		if err != nil {
+			return err
+		}
+		*dataDir = dataDirIn(home)
+	}
+	if err := os.RemoveAll(*dataDir); err != nil {
+		return fmt.Errorf("deleting %s: %w", *dataDir, err)
+	}
+	fmt.Fprintf(stdout, "Deleted %s. Received files are kept.\n", *dataDir)
+	return nil
+}
+
+// controlCmd is ferry start, stop and restart.
+func controlCmd(action, summary string) func(context.Context, []string, io.Writer, io.Writer) error {
+	return func(_ context.Context, args []string, stdout, stderr io.Writer) error {
+		fs := newFlags(action, "[--user | --system]", summary, stderr)
+		asUser, asSystem := scopeFlags(fs)
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		only, err := pickScope(*asUser, *asSystem)
+		if err != nil {
+			return err
+		}
+		scope, err := installer.Find(only)
+		if err != nil {
+			return err
+		}
+		if err := installer.Control(scope, action); err != nil {
+			return fmt.Errorf("%s: %w", action, err)
+		}
+		state, _ := installer.State(scope)
+		fmt.Fprintf(stdout, "ferry %s service: %s\n", scope, state)
+		return nil
+	}
+}
+
+func cmdLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("logs", "[-f] [-n LINES]", "show the service's log", stderr)
+	asUser, asSystem := scopeFlags(fs)
+	follow := fs.Bool("f", false, "keep showing new lines")
+	lines := fs.Int("n", 100, "how many recent lines to show")
+	dataDir := fs.String("data-dir", defaultDataDir(), "the service's data folder, where its log file is (macOS, Windows)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	only, err := pickScope(*asUser, *asSystem)
+	if err != nil {
+		return err
+	}
+	scope, err := installer.Find(only)
+	if err != nil {
+		return err
+	}
+	return installer.Logs(ctx, scope, filepath.Join(*dataDir, "ferry.log"), *lines, *follow, stdout)
+}
+
+// serviceLine describes the service for ferry status.
+func serviceLine() string {
+	scope, err := installer.Find(nil)
+	if err != nil {
+		if errors.Is(err, installer.ErrNotInstalled) {
+			return "not installed (run 'ferry install')"
+		}
+		return err.Error()
+	}
+	state, err := installer.State(scope)
+	if err != nil {
+		return fmt.Sprintf("%s service: %v", scope, err)
+	}
+	return fmt.Sprintf("%s service, %s", scope, state)
+}
