@@ -1,0 +1,192 @@
+package discovery
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Found is one answer from the network, before validation.
+type Found struct {
+	Instance string
+	Port     int
+	TXT      []string
+	Addrs    []net.IP
+}
+
+// Backend is the mDNS implementation behind discovery.
+type Backend interface {
+	// Announce publishes the service on ifaces until stop is called;
+	// stop sends the goodbye.
+	Announce(instance string, port int, txt []string, ifaces []net.Interface) (stop func(), err error)
+	// Browse reports the services of ServiceType answering on ifaces
+	// until ctx ends.
+	Browse(ctx context.Context, ifaces []net.Interface, found func(Found)) error
+}
+
+// Config configures Run.
+type Config struct {
+	Record     Record
+	Interfaces []string // names to use; empty means every suitable one
+	Backend    Backend
+	Table      *Table
+	// Cycle is how long one browse runs before the next starts afresh and
+	// every daemon is asked again; 0 means 10 s. Table TTLs should span a
+	// few cycles.
+	Cycle time.Duration
+	Log   *slog.Logger
+}
+
+// virtualPrefixes name interfaces that do not lead to other devices:
+// container bridges, virtual machine networks and VPN tunnels.
+var virtualPrefixes = []string{"docker", "br-", "veth", "virbr", "vmnet", "vboxnet", "tun", "tap", "utun", "wg", "zt", "tailscale", "lxc", "cni", "flannel", "podman"}
+
+// Interfaces returns the interfaces to announce and browse on: the named
+// ones, or else every interface that is up, does multicast and is neither
+// loopback nor virtual.
+func Interfaces(names []string) []net.Interface {
+	all, err := net.Interfaces()
+	if err != nil {
+		return nil
+	}
+	var out []net.Interface
+	for _, ifi := range all {
+		if len(names) > 0 {
+			if slices.Contains(names, ifi.Name) && ifi.Flags&net.FlagUp != 0 {
+				out = append(out, ifi)
+			}
+			continue
+		}
+		if ifi.Flags&net.FlagUp == 0 || ifi.Flags&net.FlagMulticast == 0 || ifi.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		if slices.ContainsFunc(virtualPrefixes, func(p string) bool { return strings.HasPrefix(ifi.Name, p) }) {
+			continue
+		}
+		if len(usableAddrs(&ifi)) > 0 {
+			out = append(out, ifi)
+		}
+	}
+	return out
+}
+
+func usableAddrs(ifi *net.Interface) []netip.Addr {
+	addrs, _ := ifi.Addrs()
+	var out []netip.Addr
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(ipn.IP); ok && usable(ip.Unmap()) {
+				out = append(out, ip.Unmap())
+			}
+		}
+	}
+	return out
+}
+
+func usable(a netip.Addr) bool {
+	return a.IsValid() && !a.IsUnspecified() && !a.IsLinkLocalUnicast() && !a.IsMulticast()
+}
+
+// fingerprint identifies the set of interfaces and their addresses, so a
+// change (sleep and wake, another Wi-Fi) is noticed.
+func fingerprint(ifaces []net.Interface) string {
+	var b strings.Builder
+	for _, ifi := range ifaces {
+		b.WriteString(ifi.Name)
+		for _, a := range usableAddrs(&ifi) {
+			b.WriteString(" " + a.String())
+		}
+		b.WriteString(";")
+	}
+	return b.String()
+}
+
+// Run announces the daemon and browses for others until ctx ends, feeding
+// the table. It never gives up: a failing socket is retried with backoff,
+// and a change of interfaces re-announces.
+func Run(ctx context.Context, cfg Config) {
+	if cfg.Cycle == 0 {
+		cfg.Cycle = 10 * time.Second
+	}
+	backoff := time.Second
+	wait := func(d time.Duration) bool {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		}
+	}
+	for ctx.Err() == nil {
+		ifaces := Interfaces(cfg.Interfaces)
+		if len(ifaces) == 0 {
+			cfg.Log.Debug("No network interface for discovery yet")
+			if !wait(5 * time.Second) {
+				return
+			}
+			continue
+		}
+		fp := fingerprint(ifaces)
+		stop, err := cfg.Backend.Announce(cfg.Record.Instance(), cfg.Record.Port, cfg.Record.TXT(), ifaces)
+		if err != nil {
+			cfg.Log.Warn("Cannot announce on the network; retrying", "err", err, "in", backoff)
+			if !wait(backoff) {
+				return
+			}
+			backoff = min(backoff*2, time.Minute)
+			continue
+		}
+		cfg.Log.Info("Announcing on the network", "instance", cfg.Record.Instance(), "interfaces", len(ifaces))
+		for ctx.Err() == nil {
+			cctx, cancel := context.WithTimeout(ctx, cfg.Cycle)
+			err = cfg.Backend.Browse(cctx, ifaces, func(f Found) { handle(cfg, f) })
+			<-cctx.Done()
+			cancel()
+			if err != nil {
+				break
+			}
+			backoff = time.Second
+			if fingerprint(Interfaces(cfg.Interfaces)) != fp {
+				cfg.Log.Info("Network interfaces changed; announcing again")
+				break
+			}
+		}
+		stop()
+		if err != nil && ctx.Err() == nil {
+			cfg.Log.Warn("Browsing failed; retrying", "err", err, "in", backoff)
+			if !wait(backoff) {
+				return
+			}
+			backoff = min(backoff*2, time.Minute)
+		}
+	}
+}
+
+// handle validates one answer and records it.
+func handle(cfg Config, f Found) {
+	r, err := ParseTXT(f.TXT)
+	if err != nil {
+		cfg.Log.Debug("Ignoring a service on the network", "instance", f.Instance, "err", err)
+		return
+	}
+	if f.Port != r.Port {
+		cfg.Log.Debug("Ignoring a service whose port disagrees with its TXT record", "instance", f.Instance)
+		return
+	}
+	s := Sighting{Record: r}
+	for _, ip := range f.Addrs {
+		if a, ok := netip.AddrFromSlice(ip); ok && usable(a.Unmap()) && !slices.Contains(s.Addrs, a.Unmap()) {
+			s.Addrs = append(s.Addrs, a.Unmap())
+		}
+	}
+	if len(s.Addrs) == 0 {
+		return
+	}
+	cfg.Table.See(s)
+}

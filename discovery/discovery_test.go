@@ -1,0 +1,207 @@
+package discovery
+
+import (
+	"context"
+	"crypto/sha256"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ferry-dev/ferry/daemon/identity"
+)
+
+func testID(s string) identity.ID { return identity.ID(sha256.Sum256([]byte(s))) }
+
+func sighting(name string, addr string) Sighting {
+	return Sighting{
+		Record: Record{ID: testID(name), Name: name, Port: 7466, Version: Version},
+		Addrs:  []netip.Addr{netip.MustParseAddr(addr)},
+	}
+}
+
+func TestTXTRoundTrip(t *testing.T) {
+	r := Record{ID: testID("a"), Name: strings.Repeat("é", 150), Port: 7466, Version: Version}
+	txt := r.TXT()
+	for _, s := range txt {
+		if len(s) >= 255 {
+			t.Errorf("TXT string of %d bytes", len(s))
+		}
+	}
+	got, err := ParseTXT(txt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != r.ID || got.Port != 7466 || !strings.HasPrefix(r.Name, got.Name) || len(got.Name) > maxName {
+		t.Errorf("round trip: %+v", got)
+	}
+	if in := r.Instance(); len(in) > 63 || !strings.HasSuffix(in, "["+r.ID.Short()+"]") {
+		t.Errorf("instance %q", in)
+	}
+	if in := (Record{ID: testID("b"), Name: "a.b\x01c"}).Instance(); strings.ContainsAny(in, ".\x01") {
+		t.Errorf("instance %q keeps dots or control characters", in)
+	}
+}
+
+func TestParseTXTBad(t *testing.T) {
+	id := "id=" + testID("a").String()
+	for _, c := range []struct {
+		txt  []string
+		want string
+	}{
+		{nil, "has no id"},
+		{[]string{"id=nonsense", "v=1", "port=1", "name=x"}, "TXT id"},
+		{[]string{id, "v=1", "port=0", "name=x"}, "not a port"},
+		{[]string{id, "v=1", "port=99999", "name=x"}, "not a port"},
+		{[]string{id, "v=x", "port=1", "name=x"}, "not a version"},
+		{[]string{id, "v=2", "port=1", "name=x"}, "version 2 is not supported"},
+		{[]string{id, "v=1", "port=1", "name="}, "name is empty"},
+		{[]string{id, "v=1", "port=1", "name=a\x00b"}, "control character"},
+		{[]string{id, "v=1", "port=1", "name=\xff"}, "not UTF-8"},
+		{[]string{id, id, "v=1", "port=1", "name=x"}, "appears twice"},
+		{[]string{id, "v=1", "port=1"}, "has no name"},
+		{[]string{"txtvers=1", "path=/"}, "has no id"}, // someone else's service of the same type
+	} {
+		_, err := ParseTXT(c.txt)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("ParseTXT(%q) = %v, want %q", c.txt, err, c.want)
+		}
+	}
+}
+
+func FuzzParseTXT(f *testing.F) {
+	f.Add("id="+testID("a").String(), "v=1", "port=7466", "name=laptop")
+	f.Add("id=", "v=", "port=", "name=")
+	f.Add("x", "=", "==", "name==")
+	f.Fuzz(func(t *testing.T, a, b, c, d string) {
+		r, err := ParseTXT([]string{a, b, c, d})
+		if err != nil {
+			return
+		}
+		if r.Port < 1 || r.Port > 65535 || r.Version != Version || r.Name == "" || len(r.Name) > maxName {
+			t.Fatalf("accepted %+v", r)
+		}
+		if _, err := ParseTXT(r.TXT()); err != nil {
+			t.Fatalf("a parsed record does not round-trip: %v", err)
+		}
+	})
+}
+
+func TestHandleFiltersAnswers(t *testing.T) {
+	var events []Event
+	tab := NewTable(testID("self"), time.Minute, func(e Event) { events = append(events, e) })
+	cfg := Config{Table: tab, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	good := Record{ID: testID("b"), Name: "b", Port: 7466, Version: Version}
+	ip := net.ParseIP("192.168.1.20")
+	handle(cfg, Found{Instance: "foreign", Port: 80, TXT: []string{"path=/"}, Addrs: []net.IP{ip}})
+	handle(cfg, Found{Instance: "garbled", Port: 7466, TXT: []string{"id=\x00\x01", "v=1"}, Addrs: []net.IP{ip}})
+	handle(cfg, Found{Instance: "port mismatch", Port: 7467, TXT: good.TXT(), Addrs: []net.IP{ip}})
+	handle(cfg, Found{Instance: "link-local only", Port: 7466, TXT: good.TXT(), Addrs: []net.IP{net.ParseIP("169.254.1.1")}})
+	self := Record{ID: testID("self"), Name: "self", Port: 7466, Version: Version}
+	handle(cfg, Found{Instance: "self", Port: 7466, TXT: self.TXT(), Addrs: []net.IP{ip}})
+	if len(events) != 0 {
+		t.Fatalf("bad answers made events: %+v", events)
+	}
+	handle(cfg, Found{Instance: "b", Port: 7466, TXT: good.TXT(), Addrs: []net.IP{net.ParseIP("fe80::1"), ip, ip}})
+	if len(events) != 1 || events[0].Kind != Added || len(events[0].Peer.Addrs) != 1 {
+		t.Fatalf("events: %+v", events)
+	}
+}
+
+func TestTableLifecycle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var events []Event
+		tab := NewTable(testID("self"), 30*time.Second, func(e Event) {
+			mu.Lock()
+			events = append(events, e)
+			mu.Unlock()
+		})
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go tab.Run(ctx)
+
+		start := time.Now()
+		tab.See(sighting("alpha", "10.0.0.1"))
+		tab.See(sighting("beta", "10.0.0.2"))
+		tab.AddManual(sighting("gamma", "10.0.0.3"))
+		time.Sleep(20 * time.Second)
+		tab.See(sighting("alpha", "10.0.0.1")) // refreshed, no event
+		tab.See(sighting("alpha", "10.0.0.9")) // moved: changed
+		time.Sleep(20 * time.Second)
+		synctest.Wait()
+
+		// beta was last seen 40 s ago: expired. alpha is fresh, gamma manual.
+		mu.Lock()
+		var kinds []string
+		for _, e := range events {
+			kinds = append(kinds, e.Kind.String()+" "+e.Peer.Name)
+		}
+		want := "added alpha,added beta,added gamma,changed alpha,removed beta"
+		if strings.Join(kinds, ",") != want {
+			t.Fatalf("events %v, want %s", kinds, want)
+		}
+		a, ok := tab.Get(testID("alpha"))
+		if !ok || a.Addrs[0] != netip.MustParseAddr("10.0.0.9") || !a.FirstSeen.Equal(start) || !a.LastSeen.Equal(start.Add(20*time.Second)) {
+			t.Fatalf("alpha: %+v", a)
+		}
+		mu.Unlock()
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		mu.Lock()
+		if l := tab.List(); len(l) != 1 || l[0].Name != "gamma" {
+			t.Fatalf("after an hour: %+v", l)
+		}
+		mu.Unlock()
+		tab.Remove(testID("gamma"))
+		mu.Lock()
+		defer mu.Unlock()
+		if len(tab.List()) != 0 || events[len(events)-1].Kind != Removed {
+			t.Fatal("gamma not removed")
+		}
+	})
+}
+
+func TestTableFlagAndFind(t *testing.T) {
+	tab := NewTable(testID("self"), time.Minute, nil)
+	tab.See(sighting("laptop", "10.0.0.1"))
+	tab.See(sighting("Laptop", "10.0.0.2"))
+	tab.See(sighting("phone", "10.0.0.3"))
+	p := sighting("phone", "10.0.0.3")
+
+	if got, err := tab.Find("PHONE"); err != nil || got.ID != p.ID {
+		t.Fatalf("by name: %v %v", got, err)
+	}
+	if got, err := tab.Find(p.ID.Short()); err != nil || got.ID != p.ID {
+		t.Fatalf("by short ID: %v %v", got, err)
+	}
+	if got, err := tab.Find(strings.ToLower(p.ID.String()[:6])); err != nil || got.ID != p.ID {
+		t.Fatalf("by lower-case ID prefix: %v %v", got, err)
+	}
+	_, err := tab.Find("laptop")
+	if err == nil || !strings.Contains(err.Error(), "matches 2 devices") || !strings.Contains(err.Error(), testID("laptop").Short()) {
+		t.Fatalf("ambiguous: %v", err)
+	}
+	if _, err := tab.Find("tablet"); err == nil || !strings.Contains(err.Error(), "ferry peers") {
+		t.Fatalf("missing: %v", err)
+	}
+	if _, err := tab.Find("ab"); err == nil {
+		t.Fatal("a two-letter ID prefix matched")
+	}
+
+	tab.Flag(p.ID, netip.MustParseAddr("10.0.0.3"))
+	got, _ := tab.Get(p.ID)
+	if _, ok := got.Addr(); ok {
+		t.Fatalf("a flagged address is still offered: %+v", got)
+	}
+	tab.See(Sighting{Record: p.Record, Addrs: []netip.Addr{netip.MustParseAddr("10.0.0.3"), netip.MustParseAddr("10.0.0.4")}})
+	got, _ = tab.Get(p.ID)
+	if a, ok := got.Addr(); !ok || a.Addr() != netip.MustParseAddr("10.0.0.4") {
+		t.Fatalf("after a new address: %v %v", a, ok)
+	}
+}

@@ -1,0 +1,128 @@
+// Package discovery finds other ferry daemons on the local network with
+// mDNS/DNS-SD and keeps a table of them.
+package discovery
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/ferry-dev/ferry/daemon/identity"
+)
+
+// ServiceType is the DNS-SD service type ferry daemons announce.
+const ServiceType = "_ferry._tcp"
+
+// Version is the discovery record's version, sent as v= in the TXT record.
+const Version = 1
+
+// maxName bounds the name in the TXT record, well under the 255 bytes a
+// TXT string may hold.
+const maxName = 200
+
+// Record is what a daemon announces about itself.
+type Record struct {
+	ID      identity.ID
+	Name    string
+	Port    int
+	Version int
+}
+
+// TXT encodes r as DNS-SD TXT strings, each under 255 bytes.
+func (r Record) TXT() []string {
+	return []string{
+		"id=" + r.ID.String(),
+		"v=" + strconv.Itoa(Version),
+		"port=" + strconv.Itoa(r.Port),
+		"name=" + truncate(r.Name, maxName),
+	}
+}
+
+// Instance is the DNS-SD instance name: the device name made unique with
+// the short device ID, within the 63 bytes of a DNS label.
+func (r Record) Instance() string {
+	suffix := " [" + r.ID.Short() + "]"
+	return truncate(strings.Map(func(r rune) rune {
+		if r == '.' || unicode.IsControl(r) {
+			return '-'
+		}
+		return r
+	}, r.Name), 63-len(suffix)) + suffix
+}
+
+// truncate cuts s to at most n bytes without splitting a character.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// ParseTXT decodes and validates a TXT record. Every field is required;
+// anything malformed is an error that says which.
+func ParseTXT(txt []string) (Record, error) {
+	var r Record
+	seen := map[string]bool{}
+	for _, kv := range txt {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			continue // a bare key is a boolean attribute ferry does not use
+		}
+		k = strings.ToLower(k)
+		if seen[k] {
+			return r, fmt.Errorf("TXT key %q appears twice", k)
+		}
+		seen[k] = true
+		switch k {
+		case "id":
+			id, err := identity.ParseID(v)
+			if err != nil {
+				return r, fmt.Errorf("TXT id: %w", err)
+			}
+			r.ID = id
+		case "v":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return r, fmt.Errorf("TXT v=%q is not a version", v)
+			}
+			r.Version = n
+		case "port":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 65535 {
+				return r, fmt.Errorf("TXT port=%q is not a port", v)
+			}
+			r.Port = n
+		case "name":
+			if !utf8.ValidString(v) || strings.TrimSpace(v) == "" || len(v) > maxName {
+				return r, fmt.Errorf("TXT name is empty, too long or not UTF-8")
+			}
+			for _, c := range v {
+				if unicode.IsControl(c) {
+					return r, fmt.Errorf("TXT name contains a control character")
+				}
+			}
+			r.Name = v
+		}
+	}
+	for _, k := range []string{"id", "v", "port", "name"} {
+		if !seen[k] {
+			return r, fmt.Errorf("TXT record has no %s", k)
+		}
+	}
+	if r.Version != Version {
+		return r, fmt.Errorf("discovery version %d is not supported (this daemon speaks %d)", r.Version, Version)
+	}
+	return r, nil
+}
+
+// Sighting is one daemon seen on the network.
+type Sighting struct {
+	Record
+	Addrs []netip.Addr
+}
