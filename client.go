@@ -88,8 +88,8 @@ func printJSON(w io.Writer, v any) error {
 }
 
 func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, dataDir, asJSON := clientFlags("send", "--to HOST:PORT PATH...", "send files and folders to another daemon", stderr)
-	to := fs.String("to", "", "the receiving daemon, HOST:PORT")
+	fs, dataDir, asJSON := clientFlags("send", "--to NAME|ID|HOST:PORT PATH...", "send files and folders to another daemon", stderr)
+	to := fs.String("to", "", "the receiving daemon: a nearby device's name or ID prefix (see 'ferry peers'), or HOST:PORT")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -304,7 +304,7 @@ func cmdForget(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if err := c.do(ctx, "POST", "/api/forget", map[string]string{"addr": fs.Arg(0)}, nil); err != nil {
+	if err := c.do(ctx, "POST", "/api/forget", api.PeerRequest{Peer: fs.Arg(0)}, nil); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "Forgot the device at %s.\n", fs.Arg(0))

@@ -15,8 +15,10 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/ferry-dev/ferry/daemon"
+	"github.com/ferry-dev/ferry/discovery"
 	"github.com/ferry-dev/ferry/installer"
 )
 
@@ -33,13 +35,17 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"run", "[flags]", "run the daemon in the foreground", cmdRun},
-		{"send", "--to HOST:PORT PATH...", "send files and folders to another daemon", cmdSend},
+		{"send", "--to NAME PATH...", "send files and folders to another daemon", cmdSend},
 		{"status", "", "show this daemon's name, device ID, addresses and transfers", cmdStatus},
 		{"transfers", "", "list current and recent transfers", cmdTransfers},
 		{"accept", "ID", "accept a pending incoming offer", answerCmd("accept")},
 		{"decline", "ID", "decline a pending incoming offer", answerCmd("decline")},
 		{"cancel", "ID", "cancel a transfer in either direction", answerCmd("cancel")},
 		{"forget", "HOST:PORT", "forget the device remembered at an address", cmdForget},
+		{"peers", "", "list nearby ferry daemons", cmdPeers},
+		{"trust", "NAME|ID", "trust a nearby device and show the code to compare", peerCmd("trust", "NAME|ID", "trust a nearby device and show the code to compare", showTrust)},
+		{"untrust", "NAME|ID", "stop trusting a device", peerCmd("untrust", "NAME|ID", "stop trusting a device", showUntrust)},
+		{"connect", "HOST:PORT", "add a daemon by address where multicast is blocked", peerCmd("connect", "HOST:PORT", "add a daemon by address where multicast is blocked", showConnect)},
 		{"install", "[--user | --system]", "install ferry as a service that starts by itself", cmdInstall},
 		{"uninstall", "[--purge]", "stop and remove the service", cmdUninstall},
 		{"start", "", "start the installed service", controlCmd("start", "start the installed service")},
@@ -151,6 +157,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (default info)")
 	logFile := fs.String("log-file", "", "append the log to this file instead of the terminal")
 	asService := fs.Bool("service", false, "run under the OS service manager (set by 'ferry install')")
+	mdns := fs.Bool("mdns", true, "announce this daemon and find others with mDNS")
+	cycle := fs.Duration("discovery-interval", 10*time.Second, "how often to ask the network for other daemons; one unseen for three intervals is dropped")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -180,7 +188,15 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		Accept:    pick(*accept, set["accept"], file.Accept, daemon.AcceptNone),
 		Port:      *port,
 		Version:   version,
+		Connect:   file.Connect,
 	}
+	if *mdns {
+		cfg.Discovery = discovery.Zeroconf{}
+	}
+	if *cycle < 100*time.Millisecond {
+		return fmt.Errorf("--discovery-interval must be at least 100ms, not %s", *cycle)
+	}
+	cfg.DiscoveryCycle = *cycle
 	if !set["port"] && file.Port != nil {
 		cfg.Port = *file.Port
 	}

@@ -30,6 +30,8 @@ type File struct {
 	Accept     string   `json:"accept,omitempty"`
 	Interfaces []string `json:"interfaces,omitempty"`
 	LogLevel   string   `json:"logLevel,omitempty"`
+	// Connect lists daemons added by address with ferry connect.
+	Connect []string `json:"connect,omitempty"`
 }
 
 // ConfigFileName is the config file's name inside the data folder.
@@ -51,6 +53,11 @@ func LoadFile(dataDir string) (File, error) {
 		return f, fmt.Errorf("reading %s: %w", filepath.Join(dataDir, ConfigFileName), err)
 	}
 	return f, nil
+}
+
+// SaveFile writes the config file of dataDir atomically.
+func SaveFile(dataDir string, f File) error {
+	return writeJSONFile(filepath.Join(dataDir, ConfigFileName), f)
 }
 
 // CheckName validates a device name.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/ferry-dev/ferry/daemon/signal"
 	"github.com/ferry-dev/ferry/daemon/store"
 	"github.com/ferry-dev/ferry/daemon/transfer"
+	"github.com/ferry-dev/ferry/discovery"
 )
 
 // Config is everything a daemon needs; main fills it from flags and the
@@ -35,6 +37,14 @@ type Config struct {
 	ResumeFor  time.Duration
 	Version    string
 	Log        *slog.Logger
+	// Discovery announces the daemon and finds others; nil turns mDNS
+	// off (tests, and networks where it is not wanted).
+	Discovery discovery.Backend
+	// DiscoveryCycle is how often the network is asked again; 0 means 10 s.
+	// A daemon not seen for three cycles is dropped.
+	DiscoveryCycle time.Duration
+	// Connect lists daemons to add by address.
+	Connect []string
 	// Ready, if set, is called once the daemon serves and clients can
 	// find it through APIFile.
 	Ready func()
@@ -42,16 +52,16 @@ type Config struct {
 
 // Daemon is one running ferry node.
 type Daemon struct {
-	cfg      Config
-	id       *identity.Identity
-	ln       net.Listener
-	peers    *peerBook
-	hub      *signal.Hub
-	links    *signal.Links
-	manager  *transfer.Manager
-	srv      *http.Server
-	dl       *store.Downloads
-	stateDir string
+	cfg     Config
+	id      *identity.Identity
+	ln      net.Listener
+	peers   *peerBook
+	hub     *signal.Hub
+	links   *signal.Links
+	manager *transfer.Manager
+	srv     *http.Server
+	dl      *store.Downloads
+	nearby  *nearby
 }
 
 // APIFile is written to the data folder while the daemon runs; clients read
@@ -87,7 +97,14 @@ func New(cfg Config) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.DiscoveryCycle == 0 {
+		cfg.DiscoveryCycle = 10 * time.Second
+	}
 	d := &Daemon{cfg: cfg, id: id, peers: peers, dl: store.NewDownloads(cfg.Downloads)}
+	d.nearby = &nearby{self: id.ID, name: cfg.Name, book: peers, dir: cfg.DataDir,
+		table: discovery.NewTable(id.ID, 3*cfg.DiscoveryCycle+cfg.DiscoveryCycle/2, func(e discovery.Event) {
+			cfg.Log.Info("Nearby device "+e.Kind.String(), "name", e.Peer.Name, "device", e.Peer.ID.Short(), "addrs", e.Peer.Addrs)
+		})}
 	d.hub = signal.NewHub(signal.HubConfig{ID: id.ID.String(), Name: cfg.Name, Log: cfg.Log})
 	d.links = signal.NewLinks(signal.Message{From: id.ID.String(), Name: cfg.Name})
 	d.manager, err = transfer.New(transfer.Config{
@@ -103,6 +120,7 @@ func New(cfg Config) (*Daemon, error) {
 		PendingTTL: cfg.PendingTTL,
 		ResumeFor:  cfg.ResumeFor,
 		Log:        cfg.Log,
+		Mismatch:   d.nearby.mismatch,
 	})
 	if err != nil {
 		return nil, err
@@ -122,7 +140,7 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle(signal.HubPath, d.hub)
-	mux.Handle("/api/", api.New(api.Config{Transfers: d.manager, Status: d.status, Forget: peers.Forget}))
+	mux.Handle("/api/", api.New(api.Config{Transfers: d.manager, Status: d.status, Peers: d.nearby}))
 	d.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	return d, nil
 }
@@ -160,6 +178,22 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- d.srv.Serve(d.ln) }()
+	bg, stopBG := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() { stopBG(); wg.Wait() }()
+	wg.Go(func() { d.nearby.table.Run(bg) })
+	if len(d.cfg.Connect) > 0 {
+		wg.Go(func() { d.nearby.keepConnected(bg, d.cfg.Connect, d.cfg.DiscoveryCycle) })
+	}
+	if d.cfg.Discovery != nil {
+		wg.Go(func() {
+			discovery.Run(bg, discovery.Config{
+				Record:     discovery.Record{ID: d.id.ID, Name: d.cfg.Name, Port: port, Version: discovery.Version},
+				Interfaces: d.cfg.Interfaces, Backend: d.cfg.Discovery, Table: d.nearby.table,
+				Cycle: d.cfg.DiscoveryCycle, Log: d.cfg.Log,
+			})
+		})
+	}
 	if d.cfg.Ready != nil {
 		d.cfg.Ready()
 	}

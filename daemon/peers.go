@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"sort"
 	"sync"
 
 	"github.com/ferry-dev/ferry/daemon/identity"
@@ -18,20 +20,26 @@ type peerBook struct {
 	dir     string
 	mu      sync.Mutex
 	known   map[string]identity.ID
-	trusted map[identity.ID]bool
+	trusted map[identity.ID]string // ID to the name it had when trusted
+}
+
+// trustedDevice is one entry of trusted.json.
+type trustedDevice struct {
+	ID   identity.ID `json:"id"`
+	Name string      `json:"name"`
 }
 
 func loadPeerBook(dir string) (*peerBook, error) {
-	b := &peerBook{dir: dir, known: map[string]identity.ID{}, trusted: map[identity.ID]bool{}}
+	b := &peerBook{dir: dir, known: map[string]identity.ID{}, trusted: map[identity.ID]string{}}
 	if err := readJSONFile(filepath.Join(dir, "peers.json"), &b.known); err != nil {
 		return nil, err
 	}
-	var trusted []identity.ID
+	var trusted []trustedDevice
 	if err := readJSONFile(filepath.Join(dir, "trusted.json"), &trusted); err != nil {
 		return nil, err
 	}
-	for _, id := range trusted {
-		b.trusted[id] = true
+	for _, t := range trusted {
+		b.trusted[t.ID] = t.Name
 	}
 	return b, nil
 }
@@ -81,20 +89,50 @@ func (b *peerBook) Forget(addr string) error {
 func (b *peerBook) Trusted(id identity.ID) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.trusted[id]
+	_, ok := b.trusted[id]
+	return ok
+}
+
+// Trust adds or removes a device from the trusted list and saves it.
+func (b *peerBook) setTrust(id identity.ID, name string, trust bool) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if trust {
+		b.trusted[id] = name
+	} else {
+		delete(b.trusted, id)
+	}
+	list := make([]trustedDevice, 0, len(b.trusted))
+	for id, name := range b.trusted {
+		list = append(list, trustedDevice{id, name})
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+	return writeJSONFile(filepath.Join(b.dir, "trusted.json"), list)
+}
+
+// trustedList returns the trusted devices and their names.
+func (b *peerBook) trustedList() map[identity.ID]string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return maps.Clone(b.trusted)
 }
 
 func (b *peerBook) saveLocked() error {
-	data, err := json.MarshalIndent(b.known, "", "  ")
+	return writeJSONFile(filepath.Join(b.dir, "peers.json"), b.known)
+}
+
+// writeJSONFile replaces name atomically with v as indented JSON.
+func writeJSONFile(name string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(b.dir, "peers.json.tmp")
+	tmp := name + ".tmp"
 	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return fmt.Errorf("saving known peers: %w", err)
+		return fmt.Errorf("saving %s: %w", filepath.Base(name), err)
 	}
-	if err := os.Rename(tmp, filepath.Join(b.dir, "peers.json")); err != nil {
-		return fmt.Errorf("saving known peers: %w", err)
+	if err := os.Rename(tmp, name); err != nil {
+		return fmt.Errorf("saving %s: %w", filepath.Base(name), err)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,14 +18,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferry-dev/ferry/daemon/identity"
 	"github.com/ferry-dev/ferry/daemon/transfer"
+	"github.com/ferry-dev/ferry/discovery"
 )
 
 // Transfers is what the API needs of the transfer manager.
 type Transfers interface {
 	List() []transfer.Info
 	Get(id string) (transfer.Info, error)
-	Send(addr string, paths []string) (string, error)
+	SendTo(addr string, want identity.ID, paths []string) (string, error)
 	Accept(id string) error
 	Decline(id string) error
 	Cancel(id string) error
@@ -44,11 +47,39 @@ type Status struct {
 	Transfers []transfer.Info `json:"transfers"`
 }
 
+// Peer is a nearby daemon as `ferry peers` shows it.
+type Peer struct {
+	discovery.Peer
+	ShortID string `json:"shortId"`
+	Trusted bool   `json:"trusted"`
+}
+
+// Trust is the answer to trust and untrust: the device and the code both
+// owners compare.
+type Trust struct {
+	ID      string `json:"id"`
+	ShortID string `json:"shortId"`
+	Name    string `json:"name"`
+	Code    string `json:"code,omitempty"`
+}
+
+// Peers is what the API needs of the daemon's nearby devices.
+type Peers interface {
+	List() []Peer
+	// Resolve turns what the user typed (HOST:PORT, a name or an ID
+	// prefix) into an address and, for a discovered device, its ID.
+	Resolve(to string) (addr string, want identity.ID, err error)
+	Trust(query string) (Trust, error)
+	Untrust(query string) (Trust, error)
+	Connect(ctx context.Context, addr string) (Peer, error)
+	Forget(addr string) error
+}
+
 // Config configures the API handler.
 type Config struct {
 	Transfers Transfers
 	Status    func() Status
-	Forget    func(addr string) error
+	Peers     Peers
 }
 
 // SendRequest is the body of POST /api/send.
@@ -92,11 +123,12 @@ func New(cfg Config) http.Handler {
 			writeJSON(w, http.StatusBadRequest, Error{"send needs a peer (to) and at least one path"})
 			return
 		}
-		if _, _, err := net.SplitHostPort(req.To); err != nil {
-			writeJSON(w, http.StatusBadRequest, Error{fmt.Sprintf("peer %q is not HOST:PORT", req.To)})
+		addr, want, err := cfg.Peers.Resolve(req.To)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, Error{err.Error()})
 			return
 		}
-		id, err := cfg.Transfers.Send(req.To, req.Paths)
+		id, err := cfg.Transfers.SendTo(addr, want, req.Paths)
 		if err != nil {
 			writeJSON(w, http.StatusBadRequest, Error{err.Error()})
 			return
@@ -116,21 +148,40 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("POST /api/transfers/{id}/accept", answer(cfg.Transfers.Accept))
 	mux.HandleFunc("POST /api/transfers/{id}/decline", answer(cfg.Transfers.Decline))
 	mux.HandleFunc("POST /api/transfers/{id}/cancel", answer(cfg.Transfers.Cancel))
-	mux.HandleFunc("POST /api/forget", func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			Addr string `json:"addr"`
-		}
+	mux.HandleFunc("GET /api/peers", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, cfg.Peers.List())
+	})
+	mux.HandleFunc("POST /api/forget", peerAction(func(_ *http.Request, addr string) (any, error) {
+		return map[string]string{"forgotten": addr}, cfg.Peers.Forget(addr)
+	}))
+	mux.HandleFunc("POST /api/trust", peerAction(func(_ *http.Request, q string) (any, error) { return cfg.Peers.Trust(q) }))
+	mux.HandleFunc("POST /api/untrust", peerAction(func(_ *http.Request, q string) (any, error) { return cfg.Peers.Untrust(q) }))
+	mux.HandleFunc("POST /api/connect", peerAction(func(r *http.Request, addr string) (any, error) {
+		return cfg.Peers.Connect(r.Context(), addr)
+	}))
+	return guard(mux)
+}
+
+// PeerRequest is the body of forget, trust, untrust and connect: an
+// address, or a device name or ID.
+type PeerRequest struct {
+	Peer string `json:"peer"`
+}
+
+func peerAction(f func(r *http.Request, peer string) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req PeerRequest
 		if err := readJSON(r, &req); err != nil {
 			writeJSON(w, http.StatusBadRequest, Error{err.Error()})
 			return
 		}
-		if err := cfg.Forget(req.Addr); err != nil {
-			writeError(w, err)
+		out, err := f(r, req.Peer)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, Error{err.Error()})
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"forgotten": req.Addr})
-	})
-	return guard(mux)
+		writeJSON(w, http.StatusOK, out)
+	}
 }
 
 // watch streams the transfer as newline-delimited JSON, one snapshot per

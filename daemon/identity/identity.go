@@ -5,6 +5,7 @@
 package identity
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -12,6 +13,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base32"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
@@ -178,4 +180,18 @@ func writeNew(name string, b []byte) error {
 		return fmt.Errorf("writing %s: %w", filepath.Base(name), err)
 	}
 	return nil
+}
+
+// PairCode is the short code two owners compare when they trust each
+// other's devices: the same for (a, b) and (b, a), six digits in two groups.
+func PairCode(a, b ID) string {
+	if bytes.Compare(a[:], b[:]) > 0 {
+		a, b = b, a
+	}
+	h := sha256.New()
+	h.Write([]byte("ferry pair code\x00"))
+	h.Write(a[:])
+	h.Write(b[:])
+	n := binary.BigEndian.Uint32(h.Sum(nil)) % 1000000
+	return fmt.Sprintf("%03d %03d", n/1000, n%1000)
 }

@@ -85,6 +85,9 @@ type Config struct {
 	PendingTTL time.Duration // how long an offer waits for the owner; 0 means 5 minutes
 	ResumeFor  time.Duration // how long a sender keeps reconnecting; 0 means 5 minutes
 	Log        *slog.Logger
+	// Mismatch, if set, hears of a daemon at addr that was discovered as
+	// want but presented another certificate.
+	Mismatch func(want identity.ID, addr string)
 }
 
 // Errors callers tell apart.
@@ -266,6 +269,13 @@ func (m *Manager) Close() {
 // addr and returns the transfer ID. It reads the manifest before returning,
 // so a missing file is reported here; the transfer itself runs on.
 func (m *Manager) Send(addr string, paths []string) (string, error) {
+	return m.SendTo(addr, identity.ID{}, paths)
+}
+
+// SendTo is Send to a device discovered with the ID want: the daemon at
+// addr must prove it is that device, or the transfer fails with code
+// "identity-mismatch" and Config.Mismatch is told.
+func (m *Manager) SendTo(addr string, want identity.ID, paths []string) (string, error) {
 	entries, local, err := buildManifest(paths)
 	if err != nil {
 		return "", err
@@ -276,6 +286,7 @@ func (m *Manager) Send(addr string, paths []string) (string, error) {
 		return "", errors.New("the daemon is shutting down")
 	}
 	o := newOutgoing(m, addr, entries, local)
+	o.want = want
 	m.out[o.id] = o
 	m.wg.Add(1)
 	m.mu.Unlock()

@@ -21,6 +21,7 @@ type outgoing struct {
 	m       *Manager
 	id      string
 	addr    string
+	want    identity.ID // the device discovered at addr; zero when sent by address
 	entries []Entry
 	local   []string
 	total   int64
@@ -278,6 +279,20 @@ func (o *outgoing) signal(s *session, link *signal.Link, msg signal.Message) err
 func (o *outgoing) checkIdentity(id identity.ID, welcome signal.Message) error {
 	if claimed, err := identity.ParseID(welcome.From); err != nil || claimed != id {
 		return &endError{StateFailed, CodeBadMessage, fmt.Sprintf("%s answered with a certificate that does not match the device ID it announced", o.addr)}
+	}
+	if !o.want.IsZero() {
+		if id != o.want {
+			if o.m.cfg.Mismatch != nil {
+				o.m.cfg.Mismatch(o.want, o.addr)
+			}
+			return &endError{StateFailed, CodeIdentityMismatch, fmt.Sprintf("%s was discovered as device %s but answered as %s; that address is flagged and not used again",
+				o.addr, o.want.Short(), id.Short())}
+		}
+		if err := o.m.cfg.Peers.Remember(o.addr, id); err != nil {
+			o.m.cfg.Log.Warn("Cannot remember peer", "addr", o.addr, "err", err)
+		}
+		o.set(func() { o.peer, o.peerName = id, welcome.Name })
+		return nil
 	}
 	o.mu.Lock()
 	prev := o.peer

@@ -47,6 +47,9 @@ const (
 	CodeExpired      = "expired"
 	CodeCancelled    = "cancelled"
 	CodeUnknown      = "unknown-transfer"
+	// CodeIdentityMismatch ends a send to a discovered device that answered
+	// with another certificate. It never travels on the wire.
+	CodeIdentityMismatch = "identity-mismatch"
 )
 
 // Limits of the file protocol.

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ferry-dev/ferry/daemon/api"
+)
+
+func cmdPeers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, dataDir, asJSON := clientFlags("peers", "", "list nearby ferry daemons", stderr)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	c, err := dialDaemon(*dataDir)
+	if err != nil {
+		return err
+	}
+	var peers []api.Peer
+	if err := c.do(ctx, "GET", "/api/peers", nil, &peers); err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(stdout, peers)
+	}
+	if len(peers) == 0 {
+		fmt.Fprintln(stdout, "No other ferry daemon found yet. On networks that block multicast, add one with 'ferry connect HOST:PORT'.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tDEVICE\tADDRESS\tTRUSTED\tLAST SEEN")
+	for _, p := range peers {
+		addr := "flagged: another certificate answered"
+		if ap, ok := p.Addr(); ok {
+			addr = ap.String()
+		}
+		trusted := "no"
+		if p.Trusted {
+			trusted = "yes"
+		}
+		seen := time.Since(p.LastSeen).Round(time.Second).String() + " ago"
+		if p.Manual {
+			seen += " (added by address)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Name, p.ShortID, addr, trusted, seen)
+	}
+	return tw.Flush()
+}
+
+// peerCmd is ferry trust, untrust and connect: one argument posted to the
+// API, and a line about the answer.
+func peerCmd(name, args, summary string, show func(w io.Writer, body []byte) error) func(context.Context, []string, io.Writer, io.Writer) error {
+	return func(ctx context.Context, argv []string, stdout, stderr io.Writer) error {
+		fs, dataDir, asJSON := clientFlags(name, args, summary, stderr)
+		if err := parse(fs, argv); err != nil {
+			return err
+		}
+		if fs.NArg() != 1 {
+			fs.Usage()
+			return errUsage
+		}
+		c, err := dialDaemon(*dataDir)
+		if err != nil {
+			return err
+		}
+		var raw rawJSON
+		if err := c.do(ctx, "POST", "/api/"+name, api.PeerRequest{Peer: fs.Arg(0)}, &raw); err != nil {
+			return err
+		}
+		if *asJSON {
+			_, err := stdout.Write(append(raw, '\n'))
+			return err
+		}
+		return show(stdout, raw)
+	}
+}
+
+type rawJSON []byte
+
+func (r *rawJSON) UnmarshalJSON(b []byte) error {
+	*r = append((*r)[:0], b...)
+	return nil
+}
+
+func showTrust(w io.Writer, body []byte) error {
+	var t api.Trust
+	if err := json.Unmarshal(body, &t); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "Trusted %s (%s).\n\nComparison code: %s\n\n", t.Name, t.ShortID, t.Code)
+	fmt.Fprintln(w, "The owner of that device sees the same code when they trust this one; if the")
+	fmt.Fprintln(w, "codes differ, run 'ferry untrust' and check who you are talking to.")
+	fmt.Fprintln(w, "Its offers are accepted without asking when this daemon runs with --accept trusted.")
+	return nil
+}
+
+func showUntrust(w io.Writer, body []byte) error {
+	var t api.Trust
+	if err := json.Unmarshal(body, &t); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s (%s) is no longer trusted; its offers will wait for you.\n", t.Name, t.ShortID)
+	return nil
+}
+
+func showConnect(w io.Writer, body []byte) error {
+	var p api.Peer
+	if err := json.Unmarshal(body, &p); err != nil {
+		return err
+	}
+	addr, _ := p.Addr()
+	fmt.Fprintf(w, "Added %s (%s) at %s; it is remembered in the config.\n", p.Name, p.ShortID, addr)
+	fmt.Fprintf(w, "Send to it with: ferry send --to %s PATH...\n", quoteArg(p.Name))
+	return nil
+}
+
+func quoteArg(s string) string {
+	if strings.ContainsAny(s, " '\"$\\") {
+		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	}
+	return s
+}
