@@ -18,7 +18,7 @@ test: lint
 	$(GO) test -race -shuffle=on -timeout 15m ./...
 
 bench: build
-	FERRY_BENCH=1 $(GO) test -run '^TestBench' -v -count=1 -timeout 40m ./daemon/
+	FERRY_BENCH=1 $(GO) test -run '^TestBench' -v -count=1 -timeout 40m . ./daemon/
 
 lint:
 	$(GO) vet ./...
@@ -30,6 +30,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./daemon/signal/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeControl$$' -fuzztime $(FUZZTIME) ./daemon/transfer/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeChunk$$' -fuzztime $(FUZZTIME) ./daemon/transfer/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseTXT$$' -fuzztime $(FUZZTIME) ./discovery/
 
 cross:
 	@for os in linux darwin windows; do for arch in amd64 arm64; do \

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -234,3 +235,51 @@ func TestNamespacesDiscoverTrustSend(t *testing.T) {
 		t.Fatalf("ferry peers after gamma moved:\n%s", out)
 	}
 }
+
+// TestBenchDiscovery measures, in the namespace LAN, how long a starting
+// daemon takes to appear in another daemon's table, and the time from
+// `ferry send` until the receiver writes the first bytes. make bench runs
+// it; it prints medians of several runs.
+func TestBenchDiscovery(t *testing.T) {
+	if os.Getenv("FERRY_BENCH") == "" {
+		t.Skip("set FERRY_BENCH=1 (make bench) to run benchmarks")
+	}
+	l := newLAN(t, 2)
+	bin := buildFerry(t)
+	recv := startIn(t, bin, l.hosts[1], "receiver", t.TempDir(), "--accept", "all")
+	src := filepath.Join(t.TempDir(), "one.bin")
+	os.WriteFile(src, make([]byte, 1<<20), 0o600)
+	const runs = 7
+	var found, firstByte []time.Duration
+	dir := t.TempDir()
+	for i := range runs {
+		start := time.Now()
+		s := startIn(t, bin, l.hosts[0], "sender", dir)
+		recv.await("discovery of the sender", `msg="Nearby device added"`, "name=sender")
+		found = append(found, time.Since(start))
+		s.await("discovery of the receiver", `msg="Nearby device added"`, "name=receiver")
+		start = time.Now()
+		cmd := exec.Command("ip", "netns", "exec", s.ns, bin, "send", "--data-dir", s.data, "--to", "receiver", src)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		recv.await("first bytes", `msg="First bytes received"`)
+		firstByte = append(firstByte, time.Since(start))
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+		s.stop()
+		recv.await("removal of the sender", `msg="Nearby device removed"`, "name=sender")
+	}
+	median := func(d []time.Duration) time.Duration {
+		slices.Sort(d)
+		return d[len(d)/2]
+	}
+	fmt.Printf("\nDiscovery and first byte, two network namespaces on a bridge, %d runs\n", runs)
+	fmt.Printf("  discovery latency (start until listed)   median %6.0f ms  (min %.0f, max %.0f)\n",
+		ms(median(found)), ms(found[0]), ms(found[len(found)-1]))
+	fmt.Printf("  time to first byte (send until written)  median %6.0f ms  (min %.0f, max %.0f)\n",
+		ms(median(firstByte)), ms(firstByte[0]), ms(firstByte[len(firstByte)-1]))
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

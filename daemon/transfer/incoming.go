@@ -452,6 +452,9 @@ func (t *incoming) write(rs *rsession, file int, off int64, payload []byte) *Pro
 		return storageErr(err)
 	}
 	n := int64(len(payload))
+	if t.received == 0 {
+		t.m.cfg.Log.Debug("First bytes received", "transfer", t.id)
+	}
 	f.held += n
 	t.received += n
 	t.sinceCP += n
