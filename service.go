@@ -37,6 +37,16 @@ func pickScope(user, system bool) (*installer.Scope, error) {
 	return nil, nil
 }
 
+// findScope returns the scope ferry is installed in, limited by --user or
+// --system when given.
+func findScope(user, system bool) (installer.Scope, error) {
+	only, err := pickScope(user, system)
+	if err != nil {
+		return 0, err
+	}
+	return installer.Find(only)
+}
+
 // serviceAccount returns the account and home folder a service of the given
 // scope runs as: under sudo, a system service runs as the user who asked.
 func serviceAccount(scope installer.Scope) (name, home string, err error) {
@@ -166,11 +176,7 @@ func cmdUninstall(_ context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	only, err := pickScope(*asUser, *asSystem)
-	if err != nil {
-		return err
-	}
-	scope, err := installer.Find(only)
+	scope, err := findScope(*asUser, *asSystem)
 	if err != nil {
 		return err
 	}
@@ -204,11 +210,7 @@ func controlCmd(action, summary string) func(context.Context, []string, io.Write
 		if err := parse(fs, args); err != nil {
 			return err
 		}
-		only, err := pickScope(*asUser, *asSystem)
-		if err != nil {
-			return err
-		}
-		scope, err := installer.Find(only)
+		scope, err := findScope(*asUser, *asSystem)
 		if err != nil {
 			return err
 		}
@@ -230,11 +232,7 @@ func cmdLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	only, err := pickScope(*asUser, *asSystem)
-	if err != nil {
-		return err
-	}
-	scope, err := installer.Find(only)
+	scope, err := findScope(*asUser, *asSystem)
 	if err != nil {
 		return err
 	}
