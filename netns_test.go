@@ -152,6 +152,30 @@ func (d *nsDaemon) await(what string, parts ...string) {
 	}
 }
 
+// awaitEach waits until the log has, for every entry of each, a line with
+// both common and that entry, in whatever order they came.
+func (d *nsDaemon) awaitEach(what, common string, each []string) {
+	d.t.Helper()
+	deadline := time.NewTimer(30 * time.Second)
+	defer deadline.Stop()
+	for {
+		d.mu.Lock()
+		lines := strings.Split(d.log.String(), "\n")
+		d.mu.Unlock()
+		missing := slices.DeleteFunc(slices.Clone(each), func(e string) bool {
+			return slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(l, common) && strings.Contains(l, e) })
+		})
+		if len(missing) == 0 {
+			return
+		}
+		select {
+		case <-d.lines:
+		case <-deadline.C:
+			d.t.Fatalf("%s: no %s of %v within 30 s; log:\n%s", d.name, what, missing, strings.Join(lines, "\n"))
+		}
+	}
+}
+
 // cli runs a client command against the daemon, inside its namespace.
 func (d *nsDaemon) cli(args ...string) (string, error) {
 	args = append([]string{"netns", "exec", d.ns, d.bin, args[0], "--data-dir", d.data}, args[1:]...)
@@ -173,11 +197,13 @@ func TestNamespacesDiscoverTrustSend(t *testing.T) {
 
 	// Each discovers the other two.
 	for _, d := range ds {
+		var others []string
 		for _, other := range names {
 			if other != d.name {
-				d.await("discovery of "+other, `msg="Nearby device added"`, "name="+other)
+				others = append(others, "name="+other)
 			}
 		}
+		d.awaitEach("discovery", `msg="Nearby device added"`, others)
 	}
 	out, err := alpha.cli("peers", "--json")
 	var peers []api.Peer
