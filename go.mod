@@ -11,6 +11,7 @@ require (
 	github.com/pion/webrtc/v4 v4.2.20
 	golang.org/x/sys v0.49.0
 	golang.org/x/term v0.40.0
+	rsc.io/qr v0.2.0
 )
 
 require (

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ferry-dev/ferry/daemon/api"
 	"github.com/ferry-dev/ferry/daemon/identity"
+	"github.com/ferry-dev/ferry/daemon/mesh"
 	"github.com/ferry-dev/ferry/daemon/signal"
 	"github.com/ferry-dev/ferry/daemon/store"
 	"github.com/ferry-dev/ferry/daemon/transfer"
@@ -58,6 +59,7 @@ type Daemon struct {
 	peers   *peerBook
 	hub     *signal.Hub
 	links   *signal.Links
+	mesh    *mesh.Mesh
 	manager *transfer.Manager
 	srv     *http.Server
 	dl      *store.Downloads
@@ -101,19 +103,18 @@ func New(cfg Config) (*Daemon, error) {
 		cfg.DiscoveryCycle = 10 * time.Second
 	}
 	d := &Daemon{cfg: cfg, id: id, peers: peers, dl: store.NewDownloads(cfg.Downloads)}
-	d.nearby = &nearby{self: id.ID, name: cfg.Name, book: peers, dir: cfg.DataDir,
-		table: discovery.NewTable(id.ID, 3*cfg.DiscoveryCycle+cfg.DiscoveryCycle/2, func(e discovery.Event) {
-			cfg.Log.Info("Nearby device "+e.Kind.String(), "name", e.Peer.Name, "device", e.Peer.ID.Short(), "addrs", e.Peer.Addrs)
-		})}
+	d.nearby = &nearby{self: id.ID, name: cfg.Name, book: peers, dir: cfg.DataDir}
+	d.nearby.table = discovery.NewTable(id.ID, 3*cfg.DiscoveryCycle+cfg.DiscoveryCycle/2, d.nearbyEvent)
 	d.hub = signal.NewHub(signal.HubConfig{ID: id.ID.String(), Name: cfg.Name, Log: cfg.Log})
 	d.links = signal.NewLinks(signal.Message{From: id.ID.String(), Name: cfg.Name})
+	d.mesh = mesh.New(mesh.Config{ID: id.ID, Name: cfg.Name, Hub: d.hub, Log: cfg.Log, Lost: d.nearby.table.Remove})
 	d.manager, err = transfer.New(transfer.Config{
 		Identity:   id,
 		Name:       cfg.Name,
 		API:        transfer.NewAPI(transfer.RTCConfig{Interfaces: cfg.Interfaces}),
 		Downloads:  d.dl,
 		States:     store.NewStates(filepath.Join(cfg.DataDir, "transfers")),
-		Hub:        d.hub,
+		Hub:        d.mesh,
 		Links:      d.links,
 		Peers:      peers,
 		AutoAccept: d.autoAccept,
@@ -123,24 +124,29 @@ func New(cfg Config) (*Daemon, error) {
 		Mismatch:   d.nearby.mismatch,
 	})
 	if err != nil {
+		d.mesh.Close()
 		return nil, err
 	}
-	d.hub.SetHandler(d.manager)
+	d.mesh.SetLocal(d.manager)
+	d.hub.SetHandler(d.manager, d.mesh)
 	d.ln = cfg.Listener
 	if d.ln == nil {
 		d.ln, err = net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
 		if errors.Is(err, syscall.EADDRINUSE) {
 			d.manager.Close()
+			d.mesh.Close()
 			return nil, fmt.Errorf("port %d is in use; start with --port 0 or stop the other ferry", cfg.Port)
 		}
 		if err != nil {
 			d.manager.Close()
+			d.mesh.Close()
 			return nil, fmt.Errorf("listening on port %d: %w", cfg.Port, err)
 		}
 	}
 	mux := http.NewServeMux()
 	mux.Handle(signal.HubPath, d.hub)
-	mux.Handle("/api/", api.New(api.Config{Transfers: d.manager, Status: d.status, Peers: d.nearby}))
+	mux.Handle("/api/", api.New(api.Config{Transfers: d.manager, Status: d.status, Peers: d.nearby, Rooms: (*rooms)(d)}))
+	mux.Handle("/r/", roomPages((*rooms)(d)))
 	d.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	return d, nil
 }
@@ -154,6 +160,28 @@ func (d *Daemon) autoAccept(peer identity.ID) bool {
 	}
 	return false
 }
+
+// nearbyEvent keeps a mesh link to every daemon in the table that is not
+// flagged, and logs the change.
+func (d *Daemon) nearbyEvent(e discovery.Event) {
+	d.cfg.Log.Info("Nearby device "+e.Kind.String(), "name", e.Peer.Name, "device", e.Peer.ID.Short(), "addrs", e.Peer.Addrs)
+	id := e.Peer.ID
+	if e.Kind == discovery.Removed {
+		d.mesh.Unwant(id)
+		return
+	}
+	d.mesh.Want(id, func() (string, bool) {
+		p, ok := d.nearby.table.Get(id)
+		if !ok {
+			return "", false
+		}
+		ap, ok := p.Addr()
+		return ap.String(), ok
+	})
+}
+
+// Mesh returns the daemon's part of the signaling mesh.
+func (d *Daemon) Mesh() *mesh.Mesh { return d.mesh }
 
 // ID returns the device identity.
 func (d *Daemon) ID() identity.ID { return d.id.ID }
@@ -182,6 +210,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer func() { stopBG(); wg.Wait() }()
 	wg.Go(func() { d.nearby.table.Run(bg) })
+	wg.Go(func() { d.mesh.Run(bg) })
 	if len(d.cfg.Connect) > 0 {
 		wg.Go(func() { d.nearby.keepConnected(bg, d.cfg.Connect, d.cfg.DiscoveryCycle) })
 	}
@@ -207,6 +236,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	d.srv.Shutdown(shutCtx)
+	d.mesh.Close()
 	d.links.Close()
 	d.manager.Close()
 	return err

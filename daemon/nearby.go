@@ -144,7 +144,7 @@ func (n *nearby) dial(ctx context.Context, addr string) (discovery.Peer, error) 
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	ap := netip.AddrPortFrom(ips[0].Unmap(), uint16(port)).String()
-	c, welcome, err := signal.Dial(ctx, ap, signal.Message{From: n.self.String(), Name: n.name})
+	c, welcome, err := signal.Dial(ctx, ap, signal.Message{Kind: signal.KindProbe, From: n.self.String(), Name: n.name})
 	if err != nil {
 		return discovery.Peer{}, fmt.Errorf("cannot reach a ferry daemon at %s: %w", addr, err)
 	}

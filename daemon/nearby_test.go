@@ -18,6 +18,14 @@ import (
 
 func startTestDaemon(t *testing.T, name string) *Daemon {
 	t.Helper()
+	d, _ := runTestDaemon(t, name)
+	return d
+}
+
+// runTestDaemon starts a daemon and returns it with a function that stops
+// it and waits until it has; the test's cleanup stops it too.
+func runTestDaemon(t *testing.T, name string) (*Daemon, func()) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -35,9 +43,10 @@ func startTestDaemon(t *testing.T, name string) *Daemon {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { d.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	stop := func() { cancel(); <-done }
+	t.Cleanup(stop)
 	<-ready
-	return d
+	return d, stop
 }
 
 func (d *Daemon) port() uint16 { return uint16(d.Addr().(*net.TCPAddr).Port) }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/ferry-dev/ferry/daemon/identity"
+	"github.com/ferry-dev/ferry/daemon/mesh"
 	"github.com/ferry-dev/ferry/daemon/transfer"
 	"github.com/ferry-dev/ferry/discovery"
 )
@@ -75,17 +76,63 @@ type Peers interface {
 	Forget(addr string) error
 }
 
+// Room is a code room with its join links, one per address of this device.
+type Room struct {
+	mesh.Room
+	Link  string   `json:"link"`
+	Links []string `json:"links"`
+}
+
+// RoomsView is the answer to GET /api/rooms: everyone in the nearby room,
+// and the code rooms.
+type RoomsView struct {
+	Nearby []mesh.Member `json:"nearby"`
+	Rooms  []Room        `json:"rooms"`
+}
+
+// RoomSend is the answer to a send to a room: a transfer per daemon in it,
+// and the members that could not be sent to.
+type RoomSend struct {
+	Transfers []RoomTransfer `json:"transfers"`
+	Skipped   []RoomTransfer `json:"skipped"`
+}
+
+// RoomTransfer is one member of a send to a room.
+type RoomTransfer struct {
+	Peer  string `json:"peer"`
+	Name  string `json:"name"`
+	ID    string `json:"id,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// Rooms is what the API needs of the daemon's rooms.
+type Rooms interface {
+	View() RoomsView
+	Create() (Room, error)
+	Join(code string) (Room, error)
+	Leave(code string) error
+	Send(code string, paths []string) (RoomSend, error)
+}
+
 // Config configures the API handler.
 type Config struct {
 	Transfers Transfers
 	Status    func() Status
 	Peers     Peers
+	Rooms     Rooms
 }
 
-// SendRequest is the body of POST /api/send.
+// SendRequest is the body of POST /api/send: to one peer, or to every
+// daemon in a code room.
 type SendRequest struct {
-	To    string   `json:"to"`
+	To    string   `json:"to,omitempty"`
+	Room  string   `json:"room,omitempty"`
 	Paths []string `json:"paths"`
+}
+
+// RoomRequest is the body of join and leave.
+type RoomRequest struct {
+	Room string `json:"room"`
 }
 
 // Error is the body of every error answer.
@@ -119,8 +166,17 @@ func New(cfg Config) http.Handler {
 			writeJSON(w, http.StatusBadRequest, Error{err.Error()})
 			return
 		}
-		if req.To == "" || len(req.Paths) == 0 {
-			writeJSON(w, http.StatusBadRequest, Error{"send needs a peer (to) and at least one path"})
+		if (req.To == "") == (req.Room == "") || len(req.Paths) == 0 {
+			writeJSON(w, http.StatusBadRequest, Error{"send needs a peer (to) or a room, not both, and at least one path"})
+			return
+		}
+		if req.Room != "" {
+			out, err := cfg.Rooms.Send(req.Room, req.Paths)
+			if err != nil {
+				writeJSON(w, http.StatusBadRequest, Error{err.Error()})
+				return
+			}
+			writeJSON(w, http.StatusAccepted, out)
 			return
 		}
 		addr, want, err := cfg.Peers.Resolve(req.To)
@@ -158,6 +214,36 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("POST /api/untrust", peerAction(func(_ *http.Request, q string) (any, error) { return cfg.Peers.Untrust(q) }))
 	mux.HandleFunc("POST /api/connect", peerAction(func(r *http.Request, addr string) (any, error) {
 		return cfg.Peers.Connect(r.Context(), addr)
+	}))
+	mux.HandleFunc("GET /api/rooms", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, cfg.Rooms.View())
+	})
+	mux.HandleFunc("POST /api/rooms/create", func(w http.ResponseWriter, r *http.Request) {
+		room, err := cfg.Rooms.Create()
+		if err != nil {
+			writeJSON(w, http.StatusConflict, Error{err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, room)
+	})
+	roomAction := func(f func(code string) (any, error)) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			var req RoomRequest
+			if err := readJSON(r, &req); err != nil {
+				writeJSON(w, http.StatusBadRequest, Error{err.Error()})
+				return
+			}
+			out, err := f(req.Room)
+			if err != nil {
+				writeJSON(w, http.StatusBadRequest, Error{err.Error()})
+				return
+			}
+			writeJSON(w, http.StatusOK, out)
+		}
+	}
+	mux.HandleFunc("POST /api/rooms/join", roomAction(func(code string) (any, error) { return cfg.Rooms.Join(code) }))
+	mux.HandleFunc("POST /api/rooms/leave", roomAction(func(code string) (any, error) {
+		return map[string]string{"left": code}, cfg.Rooms.Leave(code)
 	}))
 	return guard(mux)
 }

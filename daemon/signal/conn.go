@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"sync"
 	"time"
@@ -90,6 +91,30 @@ func (c *Conn) Read() (Message, error) {
 		return Message{}, perr(CodeBadMessage, "binary frames are not signaling messages")
 	}
 	return Decode(b)
+}
+
+// Serve reads messages into s until the connection ends, then closes s. A
+// message of a type this side does not know is answered with an error and
+// skipped, so newer peers can add types; any other bad message closes the
+// connection.
+func (c *Conn) Serve(s Session, log *slog.Logger) {
+	defer s.Close()
+	for {
+		m, err := c.Read()
+		var pe *ProtocolError
+		switch {
+		case errors.As(err, &pe) && pe.Code == CodeUnknownType:
+			c.Send(Message{Type: TypeError, Code: pe.Code, Text: pe.Text})
+			continue
+		case pe != nil:
+			log.Info("Bad signaling message", "err", err)
+			c.Refuse(err)
+			return
+		case err != nil:
+			return
+		}
+		s.Handle(m)
+	}
 }
 
 // Refuse sends an error for a refused message, then closes the connection.

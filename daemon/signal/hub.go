@@ -24,13 +24,29 @@ type Handler interface {
 type Peer struct {
 	ID   string
 	Name string
+	Kind string
+}
+
+// Sessions takes the hub's mesh links and guests; the hub only reads their
+// messages and hands them over.
+type Sessions interface {
+	// Open is called before the welcome; an error refuses the peer.
+	Open(p Peer, c *Conn) (Session, error)
+}
+
+// Session is one open mesh link or guest connection.
+type Session interface {
+	Started()         // the welcome is sent
+	Handle(m Message) // a valid message arrived
+	Close()           // the connection is gone
 }
 
 // HubConfig configures a Hub.
 type HubConfig struct {
 	ID       string // this device's ID, sent in the welcome
 	Name     string
-	Handler  Handler
+	Handler  Handler  // direct peers (KindPeer)
+	Sessions Sessions // mesh links and guests; nil refuses them
 	Log      *slog.Logger
 	MaxPeers int // connections at once; 0 means 256
 }
@@ -111,7 +127,16 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.Refuse(err)
 		return
 	}
-	peer := Peer{ID: hello.From, Name: hello.Name}
+	peer := Peer{ID: hello.From, Name: hello.Name, Kind: hello.Kind}
+	welcome := Message{Type: TypeWelcome, From: h.cfg.ID, Name: h.cfg.Name}
+	switch hello.Kind {
+	case KindProbe:
+		c.Send(welcome)
+		return
+	case KindMesh, KindGuest:
+		h.serveSession(peer, c, welcome)
+		return
+	}
 	// Register before the welcome, so a peer that has its welcome can be
 	// reached through Send.
 	h.mu.Lock()
@@ -122,7 +147,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.cfg.Log.Debug("Peer reconnected; closing its old connection", "peer", peer.ID)
 		old.Close()
 	}
-	if err := c.Send(Message{Type: TypeWelcome, From: h.cfg.ID, Name: h.cfg.Name}); err != nil {
+	if err := c.Send(welcome); err != nil {
 		return
 	}
 	defer func() {
@@ -149,6 +174,28 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+func (h *Hub) serveSession(peer Peer, c *Conn, welcome Message) {
+	h.mu.Lock()
+	sessions := h.cfg.Sessions
+	h.mu.Unlock()
+	if sessions == nil {
+		c.Refuse(perr(CodeBadMessage, "this hub takes no %s connections", peer.Kind))
+		return
+	}
+	s, err := sessions.Open(peer, c)
+	if err != nil {
+		h.cfg.Log.Debug("Refused signaling peer", "peer", peer.ID, "kind", peer.Kind, "err", err)
+		c.Refuse(err)
+		return
+	}
+	if err := c.Send(welcome); err != nil {
+		s.Close()
+		return
+	}
+	s.Started()
+	c.Serve(s, h.cfg.Log.With("peer", peer.ID, "kind", peer.Kind))
+}
+
 // Peers returns the IDs of connected peers.
 func (h *Hub) Peers() []string {
 	h.mu.Lock()
@@ -160,10 +207,11 @@ func (h *Hub) Peers() []string {
 	return ids
 }
 
-// SetHandler sets the handler after construction, for wiring that must
-// create the hub before its handler.
-func (h *Hub) SetHandler(handler Handler) {
+// SetHandler sets the handlers after construction, for wiring that must
+// create the hub before them.
+func (h *Hub) SetHandler(handler Handler, sessions Sessions) {
 	h.mu.Lock()
 	h.cfg.Handler = handler
+	h.cfg.Sessions = sessions
 	h.mu.Unlock()
 }

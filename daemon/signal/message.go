@@ -23,6 +23,27 @@ const (
 	TypeCandidate = "candidate"
 	TypeBye       = "bye"
 	TypeError     = "error"
+
+	// Mesh and guest messages.
+	TypePresence = "presence" // who is connected to a daemon, and the rooms it knows
+	TypeCreate   = "create"   // a guest asks its daemon for a new code room
+	TypeJoin     = "join"     // a guest joins a code room
+	TypeLeave    = "leave"    // a guest leaves a code room
+	TypeJoined   = "joined"   // the answer to create and join
+)
+
+// Kinds of connection, named in hello.
+const (
+	KindPeer  = ""      // a daemon setting up transfers with this one
+	KindMesh  = "mesh"  // a daemon linking its hub to this one
+	KindGuest = "guest" // a browser on this daemon's guest page
+	KindProbe = "probe" // asks only for the welcome, then hangs up
+)
+
+// Member kinds in presence.
+const (
+	MemberDaemon = "daemon"
+	MemberGuest  = "guest"
 )
 
 // Error codes sent in TypeError messages.
@@ -33,6 +54,10 @@ const (
 	CodeVersion     = "version"
 	CodeIdentity    = "identity"
 	CodeBusy        = "busy"
+	CodeNoPeer      = "no-peer"   // addressed to nobody in the mesh
+	CodeNoRoom      = "no-room"   // no such code room
+	CodeRoomFull    = "room-full" // the room has its limit of members
+	CodeTooMany     = "too-many"  // the daemon has its limit of guests or links
 )
 
 // Message is one signaling message. Which fields are set depends on Type.
@@ -47,6 +72,28 @@ type Message struct {
 	Candidate *Candidate `json:"candidate,omitempty"`
 	Code      string     `json:"code,omitempty"`
 	Text      string     `json:"text,omitempty"`
+	Kind      string     `json:"kind,omitempty"`
+	To        string     `json:"to,omitempty"`
+	Room      string     `json:"room,omitempty"`
+	Members   []Member   `json:"members,omitempty"`
+	Rooms     []Room     `json:"rooms,omitempty"`
+}
+
+// Member is a peer in presence: a daemon or a guest, the daemon it is
+// connected to, and the code rooms it is in.
+type Member struct {
+	ID    string   `json:"id"`
+	Name  string   `json:"name"`
+	Kind  string   `json:"kind"`
+	Home  string   `json:"home"`
+	Rooms []string `json:"rooms,omitempty"`
+}
+
+// Room is a code room a daemon knows, and for how many seconds it has been
+// empty (0 while somebody is in it).
+type Room struct {
+	Code string `json:"code"`
+	Idle int64  `json:"idle"`
 }
 
 // Candidate is an ICE candidate as the browser API spells it.
@@ -75,6 +122,13 @@ const (
 	maxSDPBytes  = 48 << 10
 	maxCandBytes = 1024
 	maxTextBytes = 1024
+	// MaxMembers is the most members one presence message lists.
+	MaxMembers = 300
+	// MaxRooms is the most code rooms one presence message lists, and so
+	// the most the mesh holds at once.
+	MaxRooms = 256
+	// MaxMemberRooms is the most code rooms one member is in at once.
+	MaxMemberRooms = 16
 )
 
 // Decode parses and validates one message.
@@ -99,8 +153,8 @@ func (m *Message) Validate() error {
 		return perr(CodeVersion, "protocol version %d is not supported (this peer speaks %d)", m.V, Version)
 	}
 	switch {
-	case len(m.From) > maxIDBytes, len(m.Conn) > maxIDBytes:
-		return perr(CodeBadMessage, "from or conn is longer than %d bytes", maxIDBytes)
+	case len(m.From) > maxIDBytes, len(m.Conn) > maxIDBytes, len(m.To) > maxIDBytes:
+		return perr(CodeBadMessage, "from, to or conn is longer than %d bytes", maxIDBytes)
 	case len(m.Name) > maxNameBytes:
 		return perr(CodeBadMessage, "name is longer than %d bytes", maxNameBytes)
 	case len(m.SDP) > maxSDPBytes:
@@ -112,6 +166,22 @@ func (m *Message) Validate() error {
 	case TypeHello, TypeWelcome:
 		if m.From == "" {
 			return perr(CodeBadMessage, "%s needs from", m.Type)
+		}
+		switch m.Kind {
+		case KindPeer, KindMesh, KindProbe:
+		case KindGuest:
+			if !ValidGuestID(m.From) {
+				return perr(CodeBadMessage, "a guest ID is 8 to 64 letters, digits, '-' or '_'")
+			}
+		default:
+			return perr(CodeBadMessage, "unknown kind of connection %q", m.Kind)
+		}
+	case TypePresence:
+		return m.validatePresence()
+	case TypeCreate:
+	case TypeJoin, TypeLeave, TypeJoined:
+		if !ValidRoomCode(m.Room) {
+			return perr(CodeBadMessage, "%s needs a room code of %d characters from %s", m.Type, RoomCodeLen, RoomAlphabet)
 		}
 	case TypeOffer, TypeAnswer:
 		if m.Conn == "" || m.Session == 0 || m.SDP == "" {
@@ -138,6 +208,49 @@ func (m *Message) Validate() error {
 		return perr(CodeUnknownType, "unknown message type %q", m.Type)
 	}
 	return nil
+}
+
+func (m *Message) validatePresence() error {
+	if len(m.Members) > MaxMembers || len(m.Rooms) > MaxRooms {
+		return perr(CodeTooLarge, "presence lists more than %d members or %d rooms", MaxMembers, MaxRooms)
+	}
+	for _, p := range m.Members {
+		switch {
+		case p.ID == "" || len(p.ID) > maxIDBytes || p.Home == "" || len(p.Home) > maxIDBytes:
+			return perr(CodeBadMessage, "a member needs an id and a home of at most %d bytes", maxIDBytes)
+		case len(p.Name) > maxNameBytes:
+			return perr(CodeBadMessage, "member name is longer than %d bytes", maxNameBytes)
+		case p.Kind != MemberDaemon && p.Kind != MemberGuest:
+			return perr(CodeBadMessage, "unknown member kind %q", p.Kind)
+		case len(p.Rooms) > MaxMemberRooms:
+			return perr(CodeTooLarge, "a member is in more than %d rooms", MaxMemberRooms)
+		}
+		for _, r := range p.Rooms {
+			if !ValidRoomCode(r) {
+				return perr(CodeBadMessage, "bad room code %q", r)
+			}
+		}
+	}
+	for _, r := range m.Rooms {
+		if !ValidRoomCode(r.Code) || r.Idle < 0 {
+			return perr(CodeBadMessage, "bad room %q", r.Code)
+		}
+	}
+	return nil
+}
+
+// ValidGuestID reports whether id can name a guest: 8 to 64 ASCII letters,
+// digits, '-' or '_'.
+func ValidGuestID(id string) bool {
+	if len(id) < 8 || len(id) > maxIDBytes {
+		return false
+	}
+	for _, c := range []byte(id) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // CodeOf returns the protocol error code of err, or "" if it has none.

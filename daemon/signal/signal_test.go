@@ -49,6 +49,10 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"v":1,"type":"candidate","conn":"c","session":3,"candidate":{"candidate":"x","sdpMid":"0"}}`))
 	f.Add([]byte(`{"v":1,"type":"error","code":"busy","text":"t"}`))
 	f.Add([]byte(`[]`))
+	f.Add([]byte(`{"v":1,"type":"hello","kind":"guest","from":"guest-1234","name":"Phone"}`))
+	f.Add([]byte(`{"v":1,"type":"presence","from":"A","session":7,"members":[{"id":"A","name":"a","kind":"daemon","home":"A","rooms":["ABCDEF"]}],"rooms":[{"code":"ABCDEF","idle":3}]}`))
+	f.Add([]byte(`{"v":1,"type":"join","room":"ABCDEF"}`))
+	f.Add([]byte(`{"v":1,"type":"offer","to":"B","conn":"c","session":1,"sdp":"v=0"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Decode(b)
 		if err != nil {

@@ -1,0 +1,133 @@
+package mesh
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/ferry-dev/ferry/daemon/signal"
+)
+
+// guest is a browser connected to this daemon's hub.
+type guest struct {
+	m     *Mesh
+	id    string
+	name  string
+	conn  *signal.Conn
+	rooms []string // guarded by m.mu
+}
+
+func (m *Mesh) openGuest(p signal.Peer, c *signal.Conn) (signal.Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if p.ID == m.self || m.links[p.ID] != nil {
+		return nil, &signal.ProtocolError{Code: signal.CodeIdentity, Text: "that ID belongs to a daemon"}
+	}
+	old := m.guests[p.ID]
+	if old == nil && len(m.guests) >= m.cfg.MaxGuests {
+		return nil, &signal.ProtocolError{Code: signal.CodeTooMany, Text: fmt.Sprintf("this daemon has its limit of %d guests", m.cfg.MaxGuests)}
+	}
+	g := &guest{m: m, id: p.ID, name: guestName(p.Name, p.ID), conn: c}
+	if old != nil {
+		// The same guest again (a reloaded page, a new network): the new
+		// connection replaces the old one and keeps its rooms.
+		g.rooms = old.rooms
+		old.conn.Close()
+		m.cfg.Log.Debug("Guest reconnected; closed its old connection", "guest", p.ID)
+	}
+	m.guests[p.ID] = g
+	return g, nil
+}
+
+// guestName is the name a guest gave, made printable, or one made from its ID.
+func guestName(name, id string) string {
+	name = strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, name))
+	if name == "" {
+		return "Guest " + strings.ToUpper(id[:4])
+	}
+	if len(name) > 64 {
+		name = strings.ToValidUTF8(name[:64], "")
+	}
+	return name
+}
+
+func (g *guest) Started() { g.m.publish() }
+
+func (g *guest) Close() {
+	m := g.m
+	m.mu.Lock()
+	current := m.guests[g.id] == g
+	if current {
+		delete(m.guests, g.id)
+	}
+	m.mu.Unlock()
+	if current {
+		m.publish()
+	}
+}
+
+func (g *guest) Handle(msg signal.Message) {
+	m := g.m
+	m.mu.Lock()
+	current := m.guests[g.id] == g
+	m.mu.Unlock()
+	if !current {
+		return // from a connection the guest has since replaced
+	}
+	reply := func(r signal.Message) { g.conn.Send(r) }
+	fail := func(err error) {
+		pe := err.(*signal.ProtocolError)
+		reply(signal.Message{Type: signal.TypeError, Code: pe.Code, Text: pe.Text, Room: msg.Room})
+	}
+	switch {
+	case routed(msg.Type):
+		if msg.To == "" {
+			reply(signal.Message{Type: signal.TypeError, Code: signal.CodeBadMessage, Text: msg.Type + " needs to", Conn: msg.Conn, Session: msg.Session})
+			return
+		}
+		msg.From, msg.Name = g.id, g.name
+		if err := m.deliver(msg); err != nil {
+			if r, ok := noPeer(msg); ok {
+				reply(r)
+			}
+		}
+	case msg.Type == signal.TypeCreate:
+		code, err := m.create(func() *[]string { return &g.rooms })
+		if err != nil {
+			fail(err)
+			return
+		}
+		reply(signal.Message{Type: signal.TypeJoined, Room: code})
+		m.publish()
+	case msg.Type == signal.TypeJoin:
+		if err := m.join(msg.Room, func() *[]string { return &g.rooms }); err != nil {
+			fail(err)
+			return
+		}
+		reply(signal.Message{Type: signal.TypeJoined, Room: msg.Room})
+		m.publish()
+	case msg.Type == signal.TypeLeave:
+		m.mu.Lock()
+		g.rooms = slices.DeleteFunc(g.rooms, func(c string) bool { return c == msg.Room })
+		m.mu.Unlock()
+		m.publish()
+	default:
+		reply(signal.Message{Type: signal.TypeError, Code: signal.CodeBadMessage, Text: "a guest does not send " + msg.Type})
+	}
+}
+
+func sortedGuests(gs map[string]*guest) []*guest {
+	out := make([]*guest, 0, len(gs))
+	for _, g := range gs {
+		out = append(out, g)
+	}
+	slices.SortFunc(out, func(a, b *guest) int { return strings.Compare(a.name+a.id, b.name+b.id) })
+	return out
+}

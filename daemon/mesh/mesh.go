@@ -1,0 +1,325 @@
+// Package mesh links a daemon's signaling hub to the hubs of the daemons it
+// finds, so that together they work as one signaling service with no centre.
+//
+// Each daemon tells the daemons it is linked to who is connected to it (itself
+// and its guests) and which code rooms it knows; each keeps the union as its
+// view of the network. A signaling message for a peer connected to another
+// daemon goes over the link to that daemon, one hop. Links form between every
+// pair of daemons that see each other, so when one daemon goes only its own
+// guests go with it.
+//
+// Presence is a hint, as discovery is: a transfer between daemons still
+// proves the device ID with DTLS before any file is accepted.
+package mesh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ferry-dev/ferry/daemon/identity"
+	"github.com/ferry-dev/ferry/daemon/signal"
+)
+
+// Config configures a Mesh.
+type Config struct {
+	ID   identity.ID
+	Name string
+	// Hub, if set, is tried first by Send: daemons connected directly for a
+	// transfer.
+	Hub *signal.Hub
+	// Local handles signaling messages addressed to this daemon.
+	Local     signal.Handler
+	Log       *slog.Logger
+	MaxGuests int           // guests at once; 0 means 64
+	MaxLinks  int           // daemon links at once; 0 means 128
+	RoomLimit int           // members of one code room; 0 means 50
+	RoomTTL   time.Duration // how long an empty room lives; 0 means one hour
+	// Lost, if set, hears that the link to a daemon dropped and no other
+	// replaced it: the daemon is most likely gone.
+	Lost func(id identity.ID)
+}
+
+// Errors with a wire code, for callers and for guests.
+var (
+	ErrNoPeer   = &signal.ProtocolError{Code: signal.CodeNoPeer, Text: "nobody with that ID is connected"}
+	ErrNoRoom   = &signal.ProtocolError{Code: signal.CodeNoRoom, Text: "there is no room with that code; check the code, or the room expired"}
+	ErrRoomFull = &signal.ProtocolError{Code: signal.CodeRoomFull, Text: "the room is full"}
+)
+
+// Mesh is one daemon's part of the signaling mesh.
+type Mesh struct {
+	cfg    Config
+	self   string
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	guests  map[string]*guest
+	links   map[string]*link
+	keepers map[string]context.CancelFunc
+	rooms   map[string]*room
+	joined  []string // code rooms this daemon is in
+	seq     uint64
+	notify  chan struct{}
+}
+
+// New returns a mesh with no links. Close stops it.
+func New(cfg Config) *Mesh {
+	if cfg.MaxGuests == 0 {
+		cfg.MaxGuests = 64
+	}
+	if cfg.MaxLinks == 0 {
+		cfg.MaxLinks = 128
+	}
+	if cfg.RoomLimit == 0 {
+		cfg.RoomLimit = 50
+	}
+	if cfg.RoomTTL == 0 {
+		cfg.RoomTTL = time.Hour
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Mesh{
+		cfg: cfg, self: cfg.ID.String(), ctx: ctx, cancel: cancel,
+		guests: make(map[string]*guest), links: make(map[string]*link),
+		keepers: make(map[string]context.CancelFunc), rooms: make(map[string]*room),
+		// Presence numbers start at the clock, so a restarted daemon's
+		// presence is newer than anything it sent before.
+		seq:    uint64(time.Now().UnixNano()),
+		notify: make(chan struct{}),
+	}
+}
+
+// Close drops every link and guest and stops dialing.
+func (m *Mesh) Close() {
+	m.cancel()
+	m.mu.Lock()
+	var conns []*signal.Conn
+	for _, l := range m.links {
+		conns = append(conns, l.conn)
+	}
+	for _, g := range m.guests {
+		conns = append(conns, g.conn)
+	}
+	m.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+	m.wg.Wait()
+}
+
+// SetLocal sets the handler of messages for this daemon, for wiring that
+// must create the mesh first.
+func (m *Mesh) SetLocal(h signal.Handler) {
+	m.mu.Lock()
+	m.cfg.Local = h
+	m.mu.Unlock()
+}
+
+// Changed returns a channel closed at the next change of the view.
+func (m *Mesh) Changed() <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.notify
+}
+
+// Open takes a mesh link or a guest from the hub.
+func (m *Mesh) Open(p signal.Peer, c *signal.Conn) (signal.Session, error) {
+	switch p.Kind {
+	case signal.KindGuest:
+		return m.openGuest(p, c)
+	case signal.KindMesh:
+		id, err := identity.ParseID(p.ID)
+		if err != nil {
+			return nil, &signal.ProtocolError{Code: signal.CodeIdentity, Text: err.Error()}
+		}
+		if p.ID == m.self {
+			return nil, &signal.ProtocolError{Code: signal.CodeIdentity, Text: "that is this daemon's ID"}
+		}
+		return m.attach(id, p.Name, c, false)
+	}
+	return nil, &signal.ProtocolError{Code: signal.CodeBadMessage, Text: "unknown kind of connection"}
+}
+
+// Send sends a signaling message from this daemon to peer to: directly if
+// it is connected to the hub for a transfer, otherwise through the mesh.
+func (m *Mesh) Send(to string, msg signal.Message) error {
+	if m.cfg.Hub != nil {
+		err := m.cfg.Hub.Send(to, msg)
+		if !errors.Is(err, signal.ErrNotConnected) {
+			return err
+		}
+	}
+	if to == m.self {
+		return fmt.Errorf("sending %s to this daemon: %w", msg.Type, ErrNoPeer)
+	}
+	msg.From, msg.Name, msg.To = m.self, m.cfg.Name, to
+	return m.deliver(msg)
+}
+
+// deliver hands msg to msg.To: this daemon, a local guest, or the daemon the
+// peer is connected to.
+func (m *Mesh) deliver(msg signal.Message) error {
+	m.mu.Lock()
+	var c *signal.Conn
+	local := msg.To == m.self
+	if !local {
+		c = m.routeLocked(msg.To)
+	}
+	m.mu.Unlock()
+	switch {
+	case local:
+		m.mu.Lock()
+		h := m.cfg.Local
+		m.mu.Unlock()
+		if h == nil {
+			return ErrNoPeer
+		}
+		h.HandleSignal(signal.Peer{ID: msg.From, Name: msg.Name}, msg)
+		return nil
+	case c == nil:
+		return ErrNoPeer
+	}
+	return c.Send(msg)
+}
+
+// routeLocked returns the connection a message for id goes on: the link to
+// the daemon id, a local guest, or the link to the daemon a remote guest is
+// connected to. Daemons come first, so a guest cannot take a daemon's ID.
+func (m *Mesh) routeLocked(id string) *signal.Conn {
+	if l := m.links[id]; l != nil {
+		return l.conn
+	}
+	if g := m.guests[id]; g != nil {
+		return g.conn
+	}
+	for _, l := range m.links {
+		if l.hasGuest(id) {
+			return l.conn
+		}
+	}
+	return nil
+}
+
+// routed reports whether a message type is passed on to its addressee.
+func routed(t string) bool {
+	switch t {
+	case signal.TypeOffer, signal.TypeAnswer, signal.TypeCandidate, signal.TypeBye, signal.TypeError:
+		return true
+	}
+	return false
+}
+
+// noPeer is the answer to a routed message nobody can take. Errors are not
+// answered, so two sides cannot bounce them.
+func noPeer(msg signal.Message) (signal.Message, bool) {
+	if msg.Type == signal.TypeError {
+		return signal.Message{}, false
+	}
+	return signal.Message{
+		Type: signal.TypeError, Code: signal.CodeNoPeer, From: msg.To, To: msg.From,
+		Conn: msg.Conn, Session: msg.Session,
+		Text: fmt.Sprintf("nobody called %s is connected", msg.To),
+	}, true
+}
+
+// Member is a peer in the view: a daemon or a guest.
+type Member = signal.Member
+
+// Members returns everyone in the view, this daemon first, then other
+// daemons and guests by name.
+func (m *Mesh) Members() []Member {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.viewLocked()
+}
+
+func (m *Mesh) ownLocked() []Member {
+	out := []Member{{ID: m.self, Name: m.cfg.Name, Kind: signal.MemberDaemon, Home: m.self, Rooms: slices.Clone(m.joined)}}
+	for _, g := range sortedGuests(m.guests) {
+		out = append(out, Member{ID: g.id, Name: g.name, Kind: signal.MemberGuest, Home: m.self, Rooms: slices.Clone(g.rooms)})
+	}
+	return out
+}
+
+func (m *Mesh) viewLocked() []Member {
+	out := m.ownLocked()
+	rest := []Member{}
+	for _, l := range m.links {
+		for _, p := range l.members {
+			p.Rooms = slices.Clone(p.Rooms)
+			rest = append(rest, p)
+		}
+	}
+	slices.SortFunc(rest, func(a, b Member) int {
+		if a.Kind != b.Kind {
+			if a.Kind == signal.MemberDaemon {
+				return -1
+			}
+			return 1
+		}
+		if a.Name != b.Name {
+			if a.Name < b.Name {
+				return -1
+			}
+			return 1
+		}
+		if a.ID < b.ID {
+			return -1
+		}
+		return 1
+	})
+	return append(out, rest...)
+}
+
+// publish tells every link this daemon's presence and every guest the new
+// view. Each message carries a new number, so whichever arrives last being
+// older is recognised and dropped; the sends can go in parallel.
+func (m *Mesh) publish() {
+	m.mu.Lock()
+	m.recomputeLocked(time.Now())
+	m.seq++
+	own := signal.Message{Type: signal.TypePresence, From: m.self, Session: m.seq, Members: m.ownLocked(), Rooms: m.roomsLocked(time.Now())}
+	view := signal.Message{Type: signal.TypePresence, From: m.self, Session: m.seq, Members: m.viewLocked(), Rooms: own.Rooms}
+	if len(view.Members) > signal.MaxMembers {
+		view.Members = view.Members[:signal.MaxMembers]
+	}
+	var links, guests []*signal.Conn
+	for _, l := range m.links {
+		links = append(links, l.conn)
+	}
+	for _, g := range m.guests {
+		guests = append(guests, g.conn)
+	}
+	close(m.notify)
+	m.notify = make(chan struct{})
+	m.mu.Unlock()
+	for _, c := range links {
+		go c.Send(own)
+	}
+	for _, c := range guests {
+		go c.Send(view)
+	}
+}
+
+// Run expires empty rooms until ctx ends.
+func (m *Mesh) Run(ctx context.Context) {
+	t := time.NewTicker(m.cfg.RoomTTL / 60)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			m.Expire()
+		}
+	}
+}
