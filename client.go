@@ -88,12 +88,13 @@ func printJSON(w io.Writer, v any) error {
 }
 
 func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, dataDir, asJSON := clientFlags("send", "--to NAME|ID|HOST:PORT PATH...", "send files and folders to another daemon", stderr)
+	fs, dataDir, asJSON := clientFlags("send", "--to NAME|ID|HOST:PORT PATH... | --room CODE PATH...", "send files and folders to another daemon, or to every daemon in a room", stderr)
 	to := fs.String("to", "", "the receiving daemon: a nearby device's name or ID prefix (see 'ferry peers'), or HOST:PORT")
+	room := fs.String("room", "", "send to every other daemon in this code room, in parallel (see 'ferry rooms')")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *to == "" || fs.NArg() == 0 {
+	if (*to == "") == (*room == "") || fs.NArg() == 0 {
 		fs.Usage()
 		return errUsage
 	}
@@ -108,6 +109,9 @@ func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	c, err := dialDaemon(*dataDir)
 	if err != nil {
 		return err
+	}
+	if *room != "" {
+		return sendRoom(ctx, c, *room, paths, *asJSON, stdout, stderr)
 	}
 	var started struct{ ID string }
 	if err := c.do(ctx, "POST", "/api/send", api.SendRequest{To: *to, Paths: paths}, &started); err != nil {

@@ -35,7 +35,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"run", "[flags]", "run the daemon in the foreground", cmdRun},
-		{"send", "--to NAME PATH...", "send files and folders to another daemon", cmdSend},
+		{"send", "--to NAME PATH... | --room CODE PATH...", "send files and folders to another daemon or a room", cmdSend},
 		{"status", "", "show this daemon's name, device ID, addresses and transfers", cmdStatus},
 		{"transfers", "", "list current and recent transfers", cmdTransfers},
 		{"accept", "ID", "accept a pending incoming offer", answerCmd("accept")},
@@ -46,6 +46,8 @@ func commands() []command {
 		{"trust", "NAME|ID", "trust a nearby device and show the code to compare", peerCmd("trust", "NAME|ID", "trust a nearby device and show the code to compare", showTrust)},
 		{"untrust", "NAME|ID", "stop trusting a device", peerCmd("untrust", "NAME|ID", "stop trusting a device", showUntrust)},
 		{"connect", "HOST:PORT", "add a daemon by address where multicast is blocked", peerCmd("connect", "HOST:PORT", "add a daemon by address where multicast is blocked", showConnect)},
+		{"rooms", "", "list everyone nearby and the code rooms", cmdRooms},
+		{"room", "create | join CODE | leave CODE", "make, join or leave a code room", cmdRoom},
 		{"install", "[--user | --system]", "install ferry as a service that starts by itself", cmdInstall},
 		{"uninstall", "[--purge]", "stop and remove the service", cmdUninstall},
 		{"start", "", "start the installed service", controlCmd("start", "start the installed service")},

@@ -245,6 +245,38 @@ func TestNamespacesDiscoverTrustSend(t *testing.T) {
 		t.Fatalf("beta received %d bytes, %v", len(got), err)
 	}
 
+	// A code room across the three namespaces, made and joined from the
+	// CLI, and a send to everyone in it.
+	if out, err := gamma.cli("trust", "alpha"); err != nil {
+		t.Fatalf("trust: %v %s", err, out)
+	}
+	out, err = alpha.cli("room", "create", "--json")
+	var room api.Room
+	if err != nil || json.Unmarshal([]byte(out), &room) != nil || !strings.HasPrefix(room.Link, "http://10.77.0.1:7466/r/") {
+		t.Fatalf("room create: %v\n%s", err, out)
+	}
+	for _, d := range []*nsDaemon{beta, gamma} {
+		d.await("the room", `msg="Code room known"`, "room="+room.Code)
+		if out, err := d.cli("room", "join", "--no-qr", strings.ToLower(room.Code)); err != nil || !strings.Contains(out, "Joined room "+room.Code) {
+			t.Fatalf("room join on %s: %v\n%s", d.name, err, out)
+		}
+	}
+	for _, d := range []*nsDaemon{alpha, beta} {
+		d.await("gamma in the room", "msg=Presence ", "rooms="+room.Code, "name=gamma")
+	}
+	out, err = alpha.cli("send", "--room", room.Code, src)
+	if err != nil || !strings.Contains(out, "beta: Sent 1 file(s)") || !strings.Contains(out, "gamma: Sent 1 file(s)") {
+		t.Fatalf("send --room: %v\n%s", err, out)
+	}
+	if got, err := os.ReadFile(filepath.Join(gamma.dl, "notes.bin")); err != nil || string(got) != string(want) {
+		t.Fatalf("gamma received %d bytes, %v", len(got), err)
+	}
+	out, err = gamma.cli("rooms", "--json")
+	var view api.RoomsView
+	if err != nil || json.Unmarshal([]byte(out), &view) != nil || len(view.Nearby) != 3 || len(view.Rooms) != 1 || len(view.Rooms[0].Members) != 3 {
+		t.Fatalf("ferry rooms on gamma: %v\n%s", err, out)
+	}
+
 	// A stopped daemon disappears from the others' tables.
 	gamma.stop()
 	alpha.await("removal of gamma", `msg="Nearby device removed"`, "name=gamma")

@@ -3,6 +3,7 @@ package mesh
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ferry-dev/ferry/daemon/identity"
@@ -97,18 +98,20 @@ func (l *link) Handle(msg signal.Message) {
 		}
 		l.seq = msg.Session
 		l.members = l.members[:0]
+		var rooms []string
 		for _, p := range msg.Members {
 			// A daemon speaks for itself and its own guests only.
 			if p.Home != l.key || (p.Kind == signal.MemberDaemon) != (p.ID == l.key) || p.ID == m.self {
 				continue
 			}
 			if p.Kind == signal.MemberDaemon {
-				l.name = p.Name
+				l.name, rooms = p.Name, p.Rooms
 			}
 			l.members = append(l.members, p)
 		}
 		m.learnLocked(msg.Rooms, time.Now())
 		m.mu.Unlock()
+		m.cfg.Log.Debug("Presence", "name", l.name, "members", len(l.members), "rooms", strings.Join(rooms, ","))
 		m.publishGuests()
 	case routed(msg.Type):
 		// One hop: a message over a link is for this daemon or its guests,

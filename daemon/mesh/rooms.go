@@ -109,6 +109,7 @@ func (m *Mesh) create(rooms func() *[]string) (string, error) {
 		delete(m.rooms, code)
 		return "", err
 	}
+	m.cfg.Log.Info("Code room opened", "room", code)
 	return code, nil
 }
 
@@ -151,6 +152,7 @@ func (m *Mesh) recomputeLocked(now time.Time) {
 			occupied[c] = true
 			if m.rooms[c] == nil && len(m.rooms) < signal.MaxRooms {
 				m.rooms[c] = &room{code: c}
+				m.cfg.Log.Debug("Code room known", "room", c)
 			}
 		}
 	}
@@ -178,6 +180,7 @@ func (m *Mesh) learnLocked(rooms []signal.Room, now time.Time) {
 		switch {
 		case x == nil && len(m.rooms) < signal.MaxRooms:
 			m.rooms[r.Code] = &room{code: r.Code, emptySince: used}
+			m.cfg.Log.Debug("Code room known", "room", r.Code)
 		case x != nil && !x.emptySince.IsZero() && used.After(x.emptySince):
 			x.emptySince = used
 		}

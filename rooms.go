@@ -1,0 +1,299 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ferry-dev/ferry/daemon/api"
+	"github.com/ferry-dev/ferry/daemon/mesh"
+	"github.com/ferry-dev/ferry/daemon/signal"
+	"github.com/ferry-dev/ferry/daemon/transfer"
+	"github.com/mdp/qrterminal/v3"
+	"golang.org/x/term"
+)
+
+func cmdRooms(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, dataDir, asJSON := clientFlags("rooms", "", "list everyone nearby and the code rooms", stderr)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	c, err := dialDaemon(*dataDir)
+	if err != nil {
+		return err
+	}
+	var v api.RoomsView
+	if err := c.do(ctx, "GET", "/api/rooms", nil, &v); err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(stdout, v)
+	}
+	names := map[string]string{}
+	for _, m := range v.Nearby {
+		names[m.ID] = m.Name
+	}
+	fmt.Fprintf(stdout, "Nearby: everyone on the network (%s)\n", countMembers(v.Nearby))
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	for i, m := range v.Nearby {
+		where := "device"
+		switch {
+		case i == 0:
+			where = "device (this one)"
+		case m.Kind == signal.MemberGuest:
+			where = "browser on " + names[m.Home]
+		}
+		fmt.Fprintf(tw, "  %s\t%s\n", m.Name, where)
+	}
+	tw.Flush()
+	if len(v.Rooms) == 0 {
+		fmt.Fprintln(stdout, "\nNo code rooms. Make one with 'ferry room create'.")
+		return nil
+	}
+	fmt.Fprintln(stdout)
+	tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ROOM\tMEMBERS\tTHIS DEVICE\tLINK")
+	for _, r := range v.Rooms {
+		in := "-"
+		if r.Joined {
+			in = "in it"
+		}
+		members := "nobody; ends in " + r.Expires.String()
+		if len(r.Members) > 0 {
+			var ns []string
+			for _, m := range r.Members {
+				ns = append(ns, m.Name)
+			}
+			members = strings.Join(ns, ", ")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Code, members, in, r.Link)
+	}
+	return tw.Flush()
+}
+
+func countMembers(ms []mesh.Member) string {
+	var daemons, guests int
+	for _, m := range ms {
+		if m.Kind == signal.MemberGuest {
+			guests++
+		} else {
+			daemons++
+		}
+	}
+	return fmt.Sprintf("%s, %s", plural(daemons, "device"), plural(guests, "browser"))
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+func cmdRoom(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, dataDir, asJSON := clientFlags("room", "create | join CODE | leave CODE", "make, join or leave a code room", stderr)
+	noQR := fs.Bool("no-qr", false, "do not draw the QR code of the join link")
+	// Flags may come before or after the verb and the code.
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		fs.Usage()
+		return errUsage
+	}
+	verb := rest[0]
+	if err := parse(fs, rest[1:]); err != nil {
+		return err
+	}
+	if verb != "create" && verb != "join" && verb != "leave" || (verb == "create") != (fs.NArg() == 0) || fs.NArg() > 1 {
+		fs.Usage()
+		return errUsage
+	}
+	c, err := dialDaemon(*dataDir)
+	if err != nil {
+		return err
+	}
+	if verb == "leave" {
+		if err := c.do(ctx, "POST", "/api/rooms/leave", api.RoomRequest{Room: fs.Arg(0)}, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Left room %s.\n", strings.ToUpper(fs.Arg(0)))
+		return nil
+	}
+	var room api.Room
+	if verb == "create" {
+		err = c.do(ctx, "POST", "/api/rooms/create", struct{}{}, &room)
+	} else {
+		err = c.do(ctx, "POST", "/api/rooms/join", api.RoomRequest{Room: fs.Arg(0)}, &room)
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(stdout, room)
+	}
+	if verb == "create" {
+		fmt.Fprintf(stdout, "Room %s is open, and this device is in it.\n", room.Code)
+	} else {
+		var ns []string
+		for _, m := range room.Members {
+			ns = append(ns, m.Name)
+		}
+		fmt.Fprintf(stdout, "Joined room %s: %s.\n", room.Code, strings.Join(ns, ", "))
+	}
+	if room.Link != "" {
+		fmt.Fprintf(stdout, "\nJoin link: %s\n", room.Link)
+		if !*noQR {
+			drawQR(stdout, room.Link)
+		}
+	}
+	fmt.Fprintf(stdout, "\nOther computers join with: ferry room join %s\n", room.Code)
+	fmt.Fprintf(stdout, "Send to everyone in it with: ferry send --room %s PATH...\n", room.Code)
+	return nil
+}
+
+// drawQR draws a QR code of text with half blocks, small enough for a
+// terminal, on a white border that phones read in dark themes too.
+func drawQR(w io.Writer, text string) {
+	var b bytes.Buffer
+	qrterminal.GenerateWithConfig(text, qrterminal.Config{
+		Level: qrterminal.L, Writer: &b, HalfBlocks: true, QuietZone: 2,
+		BlackChar: qrterminal.BLACK_BLACK, WhiteBlackChar: qrterminal.WHITE_BLACK,
+		WhiteChar: qrterminal.WHITE_WHITE, BlackWhiteChar: qrterminal.BLACK_WHITE,
+	})
+	fmt.Fprintln(w)
+	w.Write(b.Bytes())
+}
+
+// sendRoom sends to every other daemon in a room at once and follows the
+// transfers, each on its own line.
+func sendRoom(ctx context.Context, c *client, room string, paths []string, asJSON bool, stdout, stderr io.Writer) error {
+	var rs api.RoomSend
+	if err := c.do(ctx, "POST", "/api/send", api.SendRequest{Room: room, Paths: paths}, &rs); err != nil {
+		return err
+	}
+	for _, s := range rs.Skipped {
+		fmt.Fprintf(stderr, "Not sending to %s: %s\n", s.Name, s.Error)
+	}
+	board := newBoard(stdout, rs.Transfers, asJSON)
+	results := make([]transfer.Info, len(rs.Transfers))
+	errs := make([]error, len(rs.Transfers))
+	var wg sync.WaitGroup
+	for i, t := range rs.Transfers {
+		wg.Go(func() {
+			results[i], errs[i] = c.watch(ctx, t.ID, func(info transfer.Info) { board.show(i, info) })
+		})
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		for _, t := range rs.Transfers {
+			c.do(context.Background(), "POST", "/api/transfers/"+t.ID+"/cancel", struct{}{}, nil)
+		}
+		return errors.New("cancelled")
+	}
+	if asJSON {
+		printJSON(stdout, results)
+	}
+	failed := len(rs.Skipped)
+	for i, info := range results {
+		if errs[i] != nil || info.State != transfer.StateDone {
+			failed++
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d devices in the room did not get the files", failed, len(rs.Transfers)+len(rs.Skipped))
+	}
+	return nil
+}
+
+// board shows one progress line per transfer: redrawn in place on a
+// terminal, and as plain lines named by the receiver otherwise.
+type board struct {
+	mu    sync.Mutex
+	w     io.Writer
+	tty   bool
+	names []string
+	lines []string
+	drawn bool
+	plain []func(transfer.Info)
+	start []time.Time
+	from  []int64
+}
+
+func newBoard(w io.Writer, ts []api.RoomTransfer, quiet bool) *board {
+	b := &board{w: w, lines: make([]string, len(ts)), start: make([]time.Time, len(ts)), from: make([]int64, len(ts))}
+	if f, ok := w.(*os.File); ok {
+		b.tty = term.IsTerminal(int(f.Fd()))
+	}
+	width := 0
+	for _, t := range ts {
+		width = max(width, len(t.Name))
+	}
+	for i, t := range ts {
+		b.names = append(b.names, fmt.Sprintf("%-*s", width, t.Name))
+		b.lines[i] = "connecting..."
+		b.plain = append(b.plain, newProgress(&prefixWriter{b: b, prefix: t.Name + ": "}, quiet))
+	}
+	if quiet {
+		b.tty = false
+	}
+	return b
+}
+
+func (b *board) show(i int, info transfer.Info) {
+	if !b.tty {
+		b.plain[i](info)
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	line := stateLine(info)
+	if info.State == transfer.StateActive || info.State == transfer.StateInterrupted {
+		if b.start[i].IsZero() {
+			b.start[i], b.from[i] = time.Now(), info.Done
+		}
+		speed := 0.0
+		if el := time.Since(b.start[i]).Seconds(); el > 0.2 {
+			speed = float64(info.Done-b.from[i]) / el
+		}
+		pct := int64(100)
+		if info.Bytes > 0 {
+			pct = info.Done * 100 / info.Bytes
+		}
+		line = bar(info, pct, speed)
+	}
+	b.lines[i] = line
+	if b.drawn {
+		fmt.Fprintf(b.w, "\033[%dA", len(b.lines))
+	}
+	for j, l := range b.lines {
+		fmt.Fprintf(b.w, "\r\033[K%s  %s\n", b.names[j], l)
+	}
+	b.drawn = true
+}
+
+// prefixWriter writes whole lines to the board's writer, each after a
+// prefix, so lines of parallel transfers do not mix.
+type prefixWriter struct {
+	b      *board
+	prefix string
+}
+
+func (p *prefixWriter) Write(s []byte) (int, error) {
+	p.b.mu.Lock()
+	defer p.b.mu.Unlock()
+	for _, line := range strings.SplitAfter(string(s), "\n") {
+		if line != "" {
+			io.WriteString(p.b.w, p.prefix+line)
+		}
+	}
+	return len(s), nil
+}
