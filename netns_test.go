@@ -296,7 +296,8 @@ func TestNamespacesDiscoverTrustSend(t *testing.T) {
 
 // TestBenchDiscovery measures, in the namespace LAN, how long a starting
 // daemon takes to appear in another daemon's table, and the time from
-// `ferry send` until the receiver writes the first bytes. make bench runs
+// `ferry send` until the receiver writes the first bytes, and until the
+// two hubs are linked and the sender's presence arrived. make bench runs
 // it; it prints medians of several runs.
 func TestBenchDiscovery(t *testing.T) {
 	if os.Getenv("FERRY_BENCH") == "" {
@@ -308,13 +309,15 @@ func TestBenchDiscovery(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "one.bin")
 	os.WriteFile(src, make([]byte, 1<<20), 0o600)
 	const runs = 7
-	var found, firstByte []time.Duration
+	var found, linked, firstByte []time.Duration
 	dir := t.TempDir()
 	for i := range runs {
 		start := time.Now()
 		s := startIn(t, bin, l.hosts[0], "sender", dir)
 		recv.await("discovery of the sender", `msg="Nearby device added"`, "name=sender")
 		found = append(found, time.Since(start))
+		recv.await("the sender's presence over the mesh", "msg=Presence ", "name=sender")
+		linked = append(linked, time.Since(start))
 		s.await("discovery of the receiver", `msg="Nearby device added"`, "name=receiver")
 		start = time.Now()
 		cmd := exec.Command("ip", "netns", "exec", s.ns, bin, "send", "--data-dir", s.data, "--to", "receiver", src)
@@ -336,6 +339,8 @@ func TestBenchDiscovery(t *testing.T) {
 	fmt.Printf("\nDiscovery and first byte, two network namespaces on a bridge, %d runs\n", runs)
 	fmt.Printf("  discovery latency (start until listed)   median %6.0f ms  (min %.0f, max %.0f)\n",
 		ms(median(found)), ms(found[0]), ms(found[len(found)-1]))
+	fmt.Printf("  mesh presence (start until linked)       median %6.0f ms  (min %.0f, max %.0f)\n",
+		ms(median(linked)), ms(linked[0]), ms(linked[len(linked)-1]))
 	fmt.Printf("  time to first byte (send until written)  median %6.0f ms  (min %.0f, max %.0f)\n",
 		ms(median(firstByte)), ms(firstByte[0]), ms(firstByte[len(firstByte)-1]))
 }
