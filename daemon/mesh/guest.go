@@ -58,7 +58,7 @@ func guestName(name, id string) string {
 	return name
 }
 
-func (g *guest) Started() { g.m.publish() }
+func (g *guest) Started() { g.m.publish(true) }
 
 func (g *guest) Close() {
 	m := g.m
@@ -69,7 +69,7 @@ func (g *guest) Close() {
 	}
 	m.mu.Unlock()
 	if current {
-		m.publish()
+		m.publish(true)
 	}
 }
 
@@ -105,19 +105,19 @@ func (g *guest) Handle(msg signal.Message) {
 			return
 		}
 		reply(signal.Message{Type: signal.TypeJoined, Room: code})
-		m.publish()
+		m.publish(true)
 	case msg.Type == signal.TypeJoin:
 		if err := m.join(msg.Room, func() *[]string { return &g.rooms }); err != nil {
 			fail(err)
 			return
 		}
 		reply(signal.Message{Type: signal.TypeJoined, Room: msg.Room})
-		m.publish()
+		m.publish(true)
 	case msg.Type == signal.TypeLeave:
 		m.mu.Lock()
 		g.rooms = slices.DeleteFunc(g.rooms, func(c string) bool { return c == msg.Room })
 		m.mu.Unlock()
-		m.publish()
+		m.publish(true)
 	default:
 		reply(signal.Message{Type: signal.TypeError, Code: signal.CodeBadMessage, Text: "a guest does not send " + msg.Type})
 	}

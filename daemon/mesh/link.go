@@ -61,7 +61,7 @@ func (m *Mesh) attach(id identity.ID, name string, c *signal.Conn, dialed bool) 
 	return l, nil
 }
 
-func (l *link) Started() { l.m.publish() }
+func (l *link) Started() { l.m.publish(true) }
 
 func (l *link) Close() {
 	m := l.m
@@ -76,7 +76,7 @@ func (l *link) Close() {
 		return
 	}
 	m.cfg.Log.Debug("Link to daemon lost", "device", l.id.Short(), "name", l.name)
-	m.publish()
+	m.publish(false)
 	if m.cfg.Lost != nil && m.ctx.Err() == nil {
 		m.cfg.Lost(l.id)
 	}
@@ -112,7 +112,7 @@ func (l *link) Handle(msg signal.Message) {
 		m.learnLocked(msg.Rooms, time.Now())
 		m.mu.Unlock()
 		m.cfg.Log.Debug("Presence", "name", l.name, "members", len(l.members), "rooms", strings.Join(rooms, ","))
-		m.publishGuests()
+		m.publish(false)
 	case routed(msg.Type):
 		// One hop: a message over a link is for this daemon or its guests,
 		// and comes from the linked daemon or one of its guests.
@@ -132,27 +132,6 @@ func (l *link) Handle(msg signal.Message) {
 		m.deliver(msg)
 	default:
 		m.mu.Unlock()
-	}
-}
-
-// publishGuests sends the view to local guests after a change elsewhere.
-func (m *Mesh) publishGuests() {
-	m.mu.Lock()
-	m.recomputeLocked(time.Now())
-	m.seq++
-	view := signal.Message{Type: signal.TypePresence, From: m.self, Session: m.seq, Members: m.viewLocked(), Rooms: m.roomsLocked(time.Now())}
-	if len(view.Members) > signal.MaxMembers {
-		view.Members = view.Members[:signal.MaxMembers]
-	}
-	var guests []*signal.Conn
-	for _, g := range m.guests {
-		guests = append(guests, g.conn)
-	}
-	close(m.notify)
-	m.notify = make(chan struct{})
-	m.mu.Unlock()
-	for _, c := range guests {
-		go c.Send(view)
 	}
 }
 

@@ -280,10 +280,11 @@ func (m *Mesh) viewLocked() []Member {
 	return append(out, rest...)
 }
 
-// publish tells every link this daemon's presence and every guest the new
-// view. Each message carries a new number, so whichever arrives last being
-// older is recognised and dropped; the sends can go in parallel.
-func (m *Mesh) publish() {
+// publish tells every guest the new view and, after a change here, every
+// link this daemon's presence. Each message carries a new number, so one
+// that arrives after a newer one is recognised and dropped; the sends can go
+// in parallel.
+func (m *Mesh) publish(toLinks bool) {
 	m.mu.Lock()
 	m.recomputeLocked(time.Now())
 	m.seq++
@@ -294,7 +295,9 @@ func (m *Mesh) publish() {
 	}
 	var links, guests []*signal.Conn
 	for _, l := range m.links {
-		links = append(links, l.conn)
+		if toLinks {
+			links = append(links, l.conn)
+		}
 	}
 	for _, g := range m.guests {
 		guests = append(guests, g.conn)

@@ -65,7 +65,7 @@ func (m *Mesh) roomViewLocked(r *room, view []Member, now time.Time) Room {
 func (m *Mesh) Create() (string, error) {
 	code, err := m.create(func() *[]string { return &m.joined })
 	if err == nil {
-		m.publish()
+		m.publish(true)
 	}
 	return code, err
 }
@@ -74,7 +74,7 @@ func (m *Mesh) Create() (string, error) {
 func (m *Mesh) Join(code string) error {
 	err := m.join(code, func() *[]string { return &m.joined })
 	if err == nil {
-		m.publish()
+		m.publish(true)
 	}
 	return err
 }
@@ -88,7 +88,7 @@ func (m *Mesh) Leave(code string) error {
 	}
 	m.joined = slices.DeleteFunc(m.joined, func(c string) bool { return c == code })
 	m.mu.Unlock()
-	m.publish()
+	m.publish(true)
 	return nil
 }
 
@@ -217,6 +217,6 @@ func (m *Mesh) Expire() {
 	m.mu.Unlock()
 	if gone > 0 {
 		m.cfg.Log.Debug("Empty rooms expired", "rooms", gone)
-		m.publish()
+		m.publish(true)
 	}
 }
