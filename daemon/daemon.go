@@ -107,7 +107,11 @@ func New(cfg Config) (*Daemon, error) {
 	d.nearby.table = discovery.NewTable(id.ID, 3*cfg.DiscoveryCycle+cfg.DiscoveryCycle/2, d.nearbyEvent)
 	d.hub = signal.NewHub(signal.HubConfig{ID: id.ID.String(), Name: cfg.Name, Log: cfg.Log})
 	d.links = signal.NewLinks(signal.Message{From: id.ID.String(), Name: cfg.Name})
-	d.mesh = mesh.New(mesh.Config{ID: id.ID, Name: cfg.Name, Hub: d.hub, Log: cfg.Log, Lost: d.nearby.table.Remove})
+	rejoin, err := loadRooms(cfg.DataDir, time.Hour)
+	if err != nil {
+		cfg.Log.Warn("Not rejoining rooms", "err", err)
+	}
+	d.mesh = mesh.New(mesh.Config{ID: id.ID, Name: cfg.Name, Hub: d.hub, Log: cfg.Log, Lost: d.nearby.table.Remove, Rejoin: rejoin})
 	d.manager, err = transfer.New(transfer.Config{
 		Identity:   id,
 		Name:       cfg.Name,
@@ -236,6 +240,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	d.srv.Shutdown(shutCtx)
+	if err := (*rooms)(d).save(); err != nil {
+		d.cfg.Log.Warn("Cannot save the rooms this device is in", "err", err)
+	}
 	d.mesh.Close()
 	d.links.Close()
 	d.manager.Close()

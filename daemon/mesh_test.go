@@ -461,3 +461,27 @@ func awaitTransfer(t *testing.T, d *Daemon, id string) transfer.Info {
 		}
 	}
 }
+
+// TestRoomsSurviveRestart: a daemon restarted within the hour is back in
+// its rooms, and a damaged rooms file does not stop it.
+func TestRoomsSurviveRestart(t *testing.T) {
+	dir := t.TempDir()
+	d, stop := runTestDaemonIn(t, "alpha", dir)
+	room, err := (*rooms)(d).Create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	d, stop = runTestDaemonIn(t, "alpha", dir)
+	if r, err := d.mesh.Room(room.Code); err != nil || !r.Joined || len(r.Members) != 1 {
+		t.Fatalf("after a restart: %+v, %v", r, err)
+	}
+	stop()
+	if err := os.WriteFile(filepath.Join(dir, "data", roomsFile), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d, _ = runTestDaemonIn(t, "alpha", dir)
+	if rs := d.mesh.Rooms(); len(rs) != 0 {
+		t.Fatalf("rooms from a damaged file: %+v", rs)
+	}
+}

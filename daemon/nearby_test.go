@@ -26,11 +26,16 @@ func startTestDaemon(t *testing.T, name string) *Daemon {
 // it and waits until it has; the test's cleanup stops it too.
 func runTestDaemon(t *testing.T, name string) (*Daemon, func()) {
 	t.Helper()
+	return runTestDaemonIn(t, name, t.TempDir())
+}
+
+// runTestDaemonIn is runTestDaemon with the data and downloads folders in dir.
+func runTestDaemonIn(t *testing.T, name, dir string) (*Daemon, func()) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
 	ready := make(chan struct{})
 	d, err := New(Config{
 		DataDir: filepath.Join(dir, "data"), Downloads: filepath.Join(dir, "dl"), Name: name,

@@ -2,14 +2,18 @@ package daemon
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ferry-dev/ferry/daemon/api"
 	"github.com/ferry-dev/ferry/daemon/identity"
@@ -24,6 +28,40 @@ type rooms Daemon
 var _ api.Rooms = (*rooms)(nil)
 
 func (r *rooms) d() *Daemon { return (*Daemon)(r) }
+
+// roomsFile remembers the code rooms this daemon is in, so that a restart
+// within a room's hour keeps it in them.
+const roomsFile = "rooms.json"
+
+type savedRooms struct {
+	Joined []string  `json:"joined"`
+	Saved  time.Time `json:"saved"`
+}
+
+// loadRooms returns the rooms to rejoin: those saved less than roomTTL ago.
+// A damaged file is reported and ignored; rooms are not worth failing a
+// start for.
+func loadRooms(dir string, roomTTL time.Duration) ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, roomsFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	var s savedRooms
+	if err == nil {
+		err = json.Unmarshal(b, &s)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", roomsFile, err)
+	}
+	if time.Since(s.Saved) >= roomTTL {
+		return nil, nil
+	}
+	return s.Joined, nil
+}
+
+func (r *rooms) save() error {
+	return writeJSONFile(filepath.Join(r.cfg.DataDir, roomsFile), savedRooms{Joined: r.mesh.Joined(), Saved: time.Now()})
+}
 
 // parseRoom reads a room code as the owner typed it.
 func parseRoom(s string) (string, error) {
@@ -77,6 +115,9 @@ func (r *rooms) Create() (api.Room, error) {
 	if err != nil {
 		return api.Room{}, err
 	}
+	if err := r.save(); err != nil {
+		return api.Room{}, err
+	}
 	room, err := r.mesh.Room(code)
 	return r.withLinks(room), err
 }
@@ -89,6 +130,9 @@ func (r *rooms) Join(s string) (api.Room, error) {
 	if err := r.mesh.Join(code); err != nil {
 		return api.Room{}, roomError(code, err)
 	}
+	if err := r.save(); err != nil {
+		return api.Room{}, err
+	}
 	room, err := r.mesh.Room(code)
 	return r.withLinks(room), err
 }
@@ -98,7 +142,10 @@ func (r *rooms) Leave(s string) error {
 	if err != nil {
 		return err
 	}
-	return r.mesh.Leave(code)
+	if err := r.mesh.Leave(code); err != nil {
+		return err
+	}
+	return r.save()
 }
 
 func roomError(code string, err error) error {

@@ -39,6 +39,9 @@ type Config struct {
 	MaxLinks  int           // daemon links at once; 0 means 128
 	RoomLimit int           // members of one code room; 0 means 50
 	RoomTTL   time.Duration // how long an empty room lives; 0 means one hour
+	// Rejoin lists code rooms this daemon is in from the start: the ones it
+	// was in before a restart.
+	Rejoin []string
 	// Lost, if set, hears that the link to a daemon dropped and no other
 	// replaced it: the daemon is most likely gone.
 	Lost func(id identity.ID)
@@ -87,7 +90,7 @@ func New(cfg Config) *Mesh {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Mesh{
+	m := &Mesh{
 		cfg: cfg, self: cfg.ID.String(), ctx: ctx, cancel: cancel,
 		guests: make(map[string]*guest), links: make(map[string]*link),
 		keepers: make(map[string]context.CancelFunc), rooms: make(map[string]*room),
@@ -96,6 +99,20 @@ func New(cfg Config) *Mesh {
 		seq:    uint64(time.Now().UnixNano()),
 		notify: make(chan struct{}),
 	}
+	for _, code := range cfg.Rejoin {
+		if signal.ValidRoomCode(code) && m.rooms[code] == nil && len(m.joined) < signal.MaxMemberRooms {
+			m.rooms[code] = &room{code: code}
+			m.joined = append(m.joined, code)
+		}
+	}
+	return m
+}
+
+// Joined returns the code rooms this daemon is in.
+func (m *Mesh) Joined() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.joined)
 }
 
 // Close drops every link and guest and stops dialing.
