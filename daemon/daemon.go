@@ -111,7 +111,7 @@ func New(cfg Config) (*Daemon, error) {
 	if err != nil {
 		cfg.Log.Warn("Not rejoining rooms", "err", err)
 	}
-	d.mesh = mesh.New(mesh.Config{ID: id.ID, Name: cfg.Name, Hub: d.hub, Log: cfg.Log, Lost: d.nearby.table.Remove, Rejoin: rejoin})
+	d.mesh = mesh.New(mesh.Config{ID: id.ID, Name: cfg.Name, Hub: d.hub, Log: cfg.Log, Lost: d.nearby.table.Remove, Rejoin: rejoin, Flagged: d.nearby.flagged})
 	d.manager, err = transfer.New(transfer.Config{
 		Identity:   id,
 		Name:       cfg.Name,
@@ -172,6 +172,10 @@ func (d *Daemon) nearbyEvent(e discovery.Event) {
 	id := e.Peer.ID
 	if e.Kind == discovery.Removed {
 		d.mesh.Unwant(id)
+		return
+	}
+	if _, ok := e.Peer.Addr(); !ok {
+		d.mesh.Drop(id) // every address is flagged
 		return
 	}
 	d.mesh.Want(id, func() (string, bool) {

@@ -193,5 +193,16 @@ func (n *nearby) mismatch(want identity.ID, addr string) {
 	}
 }
 
+// flagged reports whether every address of daemon id presented another
+// certificate.
+func (n *nearby) flagged(id identity.ID) bool {
+	p, ok := n.table.Get(id)
+	if !ok {
+		return false
+	}
+	_, usable := p.Addr()
+	return !usable
+}
+
 // Forget drops what is remembered of the device at addr.
 func (n *nearby) Forget(addr string) error { return n.book.Forget(addr) }

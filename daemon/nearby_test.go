@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ferry-dev/ferry/daemon/identity"
+	"github.com/ferry-dev/ferry/daemon/signal"
 	"github.com/ferry-dev/ferry/daemon/transfer"
 	"github.com/ferry-dev/ferry/discovery"
 )
@@ -88,6 +89,10 @@ func TestSpoofedDeviceID(t *testing.T) {
 	}
 	if info.State != transfer.StateFailed || info.Code != transfer.CodeIdentityMismatch || !strings.Contains(info.Error, "flagged") {
 		t.Fatalf("transfer: %+v", info)
+	}
+	// The flagged ID cannot link its hub to alpha's either.
+	if _, refusal := dialHub(t, a, signal.Message{Kind: signal.KindMesh, From: victim.ID.String(), Name: "victim"}); refusal.Code != signal.CodeIdentity {
+		t.Errorf("a mesh link with the flagged ID: got %+v", refusal)
 	}
 	if entries, _ := os.ReadDir(mallory.cfg.Downloads); len(entries) != 0 {
 		t.Fatalf("mallory received %v", entries)

@@ -165,6 +165,18 @@ func (m *Mesh) Unwant(id identity.ID) {
 	}
 }
 
+// Drop stops dialing daemon id and closes its link: it proved to be
+// someone else.
+func (m *Mesh) Drop(id identity.ID) {
+	m.Unwant(id)
+	m.mu.Lock()
+	l := m.links[id.String()]
+	m.mu.Unlock()
+	if l != nil {
+		l.conn.Close()
+	}
+}
+
 const (
 	minBackoff = 250 * time.Millisecond
 	maxBackoff = 30 * time.Second

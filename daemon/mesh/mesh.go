@@ -42,6 +42,9 @@ type Config struct {
 	// Rejoin lists code rooms this daemon is in from the start: the ones it
 	// was in before a restart.
 	Rejoin []string
+	// Flagged, if set, reports a daemon ID that proved to belong to someone
+	// else; links claiming it are refused.
+	Flagged func(id identity.ID) bool
 	// Lost, if set, hears that the link to a daemon dropped and no other
 	// replaced it: the daemon is most likely gone.
 	Lost func(id identity.ID)
@@ -160,6 +163,9 @@ func (m *Mesh) Open(p signal.Peer, c *signal.Conn) (signal.Session, error) {
 		}
 		if p.ID == m.self {
 			return nil, &signal.ProtocolError{Code: signal.CodeIdentity, Text: "that is this daemon's ID"}
+		}
+		if m.cfg.Flagged != nil && m.cfg.Flagged(id) {
+			return nil, &signal.ProtocolError{Code: signal.CodeIdentity, Text: "that device ID answered with another certificate here"}
 		}
 		return m.attach(id, p.Name, c, false)
 	}
