@@ -171,9 +171,11 @@ func (m *Mesh) Drop(id identity.ID) {
 	m.Unwant(id)
 	m.mu.Lock()
 	l := m.links[id.String()]
+	delete(m.links, id.String()) // gone by choice, not lost: no Lost call
 	m.mu.Unlock()
 	if l != nil {
 		l.conn.Close()
+		m.publish(false)
 	}
 }
 
