@@ -81,7 +81,7 @@ func (g *guest) Handle(msg signal.Message) {
 	if !current {
 		return // from a connection the guest has since replaced
 	}
-	reply := func(r signal.Message) { g.conn.Send(r) }
+	reply := func(r signal.Message) { g.conn.Queue(r) }
 	fail := func(err error) {
 		pe := err.(*signal.ProtocolError)
 		reply(signal.Message{Type: signal.TypeError, Code: pe.Code, Text: pe.Text, Room: msg.Room})

@@ -125,7 +125,7 @@ func (l *link) Handle(msg signal.Message) {
 		}
 		if msg.To != m.self && !toGuest {
 			if r, ok := noPeer(msg); ok {
-				l.conn.Send(r)
+				l.conn.Queue(r)
 			}
 			return
 		}

@@ -211,7 +211,7 @@ func (m *Mesh) deliver(msg signal.Message) error {
 	case c == nil:
 		return ErrNoPeer
 	}
-	return c.Send(msg)
+	return c.Queue(msg)
 }
 
 // routeLocked returns the connection a message for id goes on: the link to
@@ -305,8 +305,9 @@ func (m *Mesh) viewLocked() []Member {
 
 // publish tells every guest the new view and, after a change here, every
 // link this daemon's presence. Each message carries a new number, so one
-// that arrives after a newer one is recognised and dropped; the sends can go
-// in parallel.
+// that arrives after a newer one (two publishes racing) is recognised and
+// dropped. Sends are queued, so a message routed after a change arrives
+// after the presence that announced it.
 func (m *Mesh) publish(toLinks bool) {
 	m.mu.Lock()
 	m.recomputeLocked(time.Now())
@@ -329,10 +330,10 @@ func (m *Mesh) publish(toLinks bool) {
 	m.notify = make(chan struct{})
 	m.mu.Unlock()
 	for _, c := range links {
-		go c.Send(own)
+		c.Queue(own)
 	}
 	for _, c := range guests {
-		go c.Send(view)
+		c.Queue(view)
 	}
 }
 

@@ -22,11 +22,17 @@ const (
 // Conn is one WebSocket carrying signaling messages. Send may be called from
 // any goroutine; Read from one.
 type Conn struct {
-	ws   *websocket.Conn
-	wmu  sync.Mutex
-	once sync.Once
-	done chan struct{}
+	ws    *websocket.Conn
+	wmu   sync.Mutex
+	once  sync.Once
+	done  chan struct{}
+	qonce sync.Once
+	queue chan Message
 }
+
+// queueLen is how far a peer may fall behind queued messages before it is
+// disconnected.
+const queueLen = 256
 
 func newConn(ws *websocket.Conn) *Conn {
 	c := &Conn{ws: ws, done: make(chan struct{})}
@@ -74,6 +80,43 @@ func (c *Conn) Send(m Message) error {
 		return fmt.Errorf("sending %s: %w", m.Type, err)
 	}
 	return nil
+}
+
+// Queue sends m after every message queued before it, without waiting for
+// the network. A peer that falls queueLen messages behind is disconnected.
+// Use either Queue or Send for a connection's messages, not both: only
+// queued messages keep their order.
+func (c *Conn) Queue(m Message) error {
+	c.qonce.Do(func() {
+		c.queue = make(chan Message, queueLen)
+		go c.drain()
+	})
+	select {
+	case <-c.done:
+		return net.ErrClosed
+	default:
+	}
+	select {
+	case c.queue <- m:
+		return nil
+	default:
+		c.Close()
+		return errors.New("the peer fell too far behind; disconnected")
+	}
+}
+
+func (c *Conn) drain() {
+	for {
+		select {
+		case <-c.done:
+			return
+		case m := <-c.queue:
+			if c.Send(m) != nil {
+				c.Close()
+				return
+			}
+		}
+	}
 }
 
 // Read returns the next message. A *ProtocolError means the peer sent
