@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/ferry-dev/ferry/daemon/signal"
 	"github.com/ferry-dev/ferry/daemon/transfer"
 	"github.com/gorilla/websocket"
+	"github.com/pion/webrtc/v4"
 )
 
 // wsClient speaks the hub protocol from the test, as a browser guest or as
@@ -24,6 +27,7 @@ type wsClient struct {
 	t    *testing.T
 	ws   *websocket.Conn
 	msgs chan signal.Message
+	wmu  sync.Mutex
 }
 
 func dialHub(t *testing.T, d *Daemon, hello signal.Message) (*wsClient, signal.Message) {
@@ -65,8 +69,10 @@ func dialGuest(t *testing.T, d *Daemon, id, name string) *wsClient {
 func (c *wsClient) send(m signal.Message) {
 	c.t.Helper()
 	m.V = signal.Version
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	if err := c.ws.WriteJSON(m); err != nil {
-		c.t.Fatal(err)
+		c.t.Error(err)
 	}
 }
 
@@ -216,6 +222,94 @@ func TestMeshForwards(t *testing.T) {
 		if !has(id)(a.mesh.Members()) {
 			t.Errorf("alpha lost %s when bravo left", id)
 		}
+	}
+}
+
+// TestMeshCarriesWebRTC: a WebRTC peer connected as a guest of A sets up a
+// real peer connection with daemon C, every offer, answer and candidate
+// passing through the mesh, and finds C's certificate at the other end.
+func TestMeshCarriesWebRTC(t *testing.T) {
+	ds, _ := meshOf(t, "alpha", "bravo", "charlie")
+	a, c := ds[0], ds[2]
+	me, err := identity.Load(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := dialGuest(t, a, me.ID.String(), "Browser")
+	awaitView(t, c, "seeing the browser", has(me.ID.String()))
+
+	rtc := transfer.NewAPI(transfer.RTCConfig{Interfaces: []string{"lo"}})
+	pc, err := rtc.NewPeerConnection(webrtc.Configuration{Certificates: []webrtc.Certificate{webrtc.CertificateFromX509(me.Key, me.Cert)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	to, conn := c.ID().String(), "through-the-mesh"
+	connected := make(chan struct{})
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		if st == webrtc.PeerConnectionStateConnected {
+			close(connected)
+		}
+	})
+	// Candidates go after the offer, as a browser sends them.
+	var (
+		mu        sync.Mutex
+		offerSent bool
+		early     []signal.Message
+	)
+	pc.OnICECandidate(func(ic *webrtc.ICECandidate) {
+		if ic == nil {
+			return
+		}
+		init := ic.ToJSON()
+		m := signal.Message{Type: signal.TypeCandidate, To: to, Conn: conn, Session: 1,
+			Candidate: &signal.Candidate{Candidate: init.Candidate, SDPMid: init.SDPMid, SDPMLineIndex: init.SDPMLineIndex}}
+		mu.Lock()
+		defer mu.Unlock()
+		if !offerSent {
+			early = append(early, m)
+			return
+		}
+		g.send(m)
+	})
+	if _, err := pc.CreateDataChannel("ferry-control", nil); err != nil {
+		t.Fatal(err)
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil || pc.SetLocalDescription(offer) != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	g.send(signal.Message{Type: signal.TypeOffer, To: to, Conn: conn, Session: 1, SDP: offer.SDP})
+	for _, m := range early {
+		g.send(m)
+	}
+	offerSent = true
+	mu.Unlock()
+	timeout := time.After(30 * time.Second)
+	for done := false; !done; {
+		select {
+		case m := <-g.msgs:
+			switch {
+			case m.Conn != conn:
+			case m.Type == signal.TypeAnswer && m.From == to:
+				if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
+					t.Fatal(err)
+				}
+			case m.Type == signal.TypeCandidate && m.From == to:
+				pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: m.Candidate.Candidate, SDPMid: m.Candidate.SDPMid, SDPMLineIndex: m.Candidate.SDPMLineIndex})
+			case m.Type == signal.TypeError:
+				t.Fatalf("charlie refused: %+v", m)
+			}
+		case <-connected:
+			done = true
+		case <-timeout:
+			t.Fatal("the peer connection never connected")
+		}
+	}
+	remote := pc.SCTP().Transport().GetRemoteCertificate()
+	if sha256.Sum256(remote) != [32]byte(c.ID()) {
+		t.Fatal("the far end of the connection is not charlie")
 	}
 }
 
