@@ -254,6 +254,11 @@ func noPeer(msg signal.Message) (signal.Message, bool) {
 	}, true
 }
 
+// maxViewMembers is the most members a guest is told of: daemons first, and
+// few enough that the presence stays well inside the message size limit
+// with the longest names and IDs.
+const maxViewMembers = 120
+
 // Member is a peer in the view: a daemon or a guest.
 type Member = signal.Member
 
@@ -314,8 +319,8 @@ func (m *Mesh) publish(toLinks bool) {
 	m.seq++
 	own := signal.Message{Type: signal.TypePresence, From: m.self, Session: m.seq, Members: m.ownLocked(), Rooms: m.roomsLocked(time.Now())}
 	view := signal.Message{Type: signal.TypePresence, From: m.self, Session: m.seq, Members: m.viewLocked(), Rooms: own.Rooms}
-	if len(view.Members) > signal.MaxMembers {
-		view.Members = view.Members[:signal.MaxMembers]
+	if len(view.Members) > maxViewMembers {
+		view.Members = view.Members[:maxViewMembers]
 	}
 	var links, guests []*signal.Conn
 	for _, l := range m.links {
