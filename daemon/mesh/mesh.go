@@ -14,6 +14,7 @@ package mesh
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -254,10 +255,28 @@ func noPeer(msg signal.Message) (signal.Message, bool) {
 	}, true
 }
 
-// maxViewMembers is the most members a guest is told of: daemons first, and
-// few enough that the presence stays well inside the message size limit
-// with the longest names and IDs.
+// maxViewMembers is the most members a guest is told of, daemons first.
 const maxViewMembers = 120
+
+// fit shortens a presence until it is within the message size limit, which
+// only the longest names with many members and rooms can pass: the last
+// members go first, then the last rooms.
+func fit(m *signal.Message) {
+	for {
+		b, err := json.Marshal(m)
+		if err != nil || len(b) <= signal.MaxMessageBytes-1024 {
+			return
+		}
+		switch {
+		case len(m.Members) > 1:
+			m.Members = m.Members[:len(m.Members)*3/4]
+		case len(m.Rooms) > 0:
+			m.Rooms = m.Rooms[:len(m.Rooms)*3/4]
+		default:
+			return
+		}
+	}
+}
 
 // Member is a peer in the view: a daemon or a guest.
 type Member = signal.Member
@@ -322,6 +341,8 @@ func (m *Mesh) publish(toLinks bool) {
 	if len(view.Members) > maxViewMembers {
 		view.Members = view.Members[:maxViewMembers]
 	}
+	fit(&own)
+	fit(&view)
 	var links, guests []*signal.Conn
 	for _, l := range m.links {
 		if toLinks {

@@ -2,6 +2,8 @@ package mesh
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"errors"
 	"io"
 	"log/slog"
@@ -160,5 +162,28 @@ func TestRoomCodes(t *testing.T) {
 		if _, ok := signal.NormalizeRoomCode(bad); ok {
 			t.Errorf("%q was taken as a code", bad)
 		}
+	}
+}
+
+// TestPresenceFits: a presence with the longest names, many members and
+// many rooms is shortened to fit the message limit, and still decodes.
+func TestPresenceFits(t *testing.T) {
+	long := strings.Repeat("<", 64)
+	m := signal.Message{Type: signal.TypePresence, From: "x", Session: 1}
+	for i := range signal.MaxMembers {
+		var rooms []string
+		for range signal.MaxMemberRooms {
+			rooms = append(rooms, signal.NewRoomCode())
+		}
+		m.Members = append(m.Members, signal.Member{ID: fmt.Sprintf("guest-%058d", i), Name: long, Kind: signal.MemberGuest, Home: "x", Rooms: rooms})
+	}
+	for range signal.MaxRooms {
+		m.Rooms = append(m.Rooms, signal.Room{Code: signal.NewRoomCode(), Idle: 1 << 40})
+	}
+	fit(&m)
+	m.V = signal.Version
+	b, _ := json.Marshal(m)
+	if _, err := signal.Decode(b); err != nil || len(m.Members) == 0 || len(m.Members) == signal.MaxMembers {
+		t.Fatalf("%d members, %d bytes: %v", len(m.Members), len(b), err)
 	}
 }
