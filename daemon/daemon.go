@@ -111,7 +111,7 @@ func New(cfg Config) (*Daemon, error) {
 	if err != nil {
 		cfg.Log.Warn("Not rejoining rooms", "err", err)
 	}
-	d.mesh = mesh.New(mesh.Config{ID: id.ID, Name: cfg.Name, Hub: d.hub, Log: cfg.Log, Lost: d.nearby.table.Remove, Rejoin: rejoin, Flagged: d.nearby.flagged})
+	d.mesh = mesh.New(mesh.Config{ID: id.ID, Name: cfg.Name, Hub: d.hub, Log: cfg.Log, Lost: d.nearby.table.Remove, Rejoin: rejoin, Flagged: d.nearby.flagged, Linked: d.nearby.linked})
 	d.manager, err = transfer.New(transfer.Config{
 		Identity:   id,
 		Name:       cfg.Name,
@@ -147,6 +147,7 @@ func New(cfg Config) (*Daemon, error) {
 			return nil, fmt.Errorf("listening on port %d: %w", cfg.Port, err)
 		}
 	}
+	d.mesh.SetPort(d.ln.Addr().(*net.TCPAddr).Port)
 	mux := http.NewServeMux()
 	mux.Handle(signal.HubPath, d.hub)
 	mux.Handle("/api/", api.New(api.Config{Transfers: d.manager, Status: d.status, Peers: d.nearby, Rooms: (*rooms)(d)}))

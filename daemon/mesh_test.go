@@ -579,3 +579,33 @@ func TestRoomsSurviveRestart(t *testing.T) {
 		t.Fatalf("rooms from a damaged file: %+v", rs)
 	}
 }
+
+// TestLinkedOneWay: only A knows B's address (multicast blocked, `ferry
+// connect` run on A alone). B learns A from A's link and sends to it by
+// name; when A goes, B forgets it.
+func TestLinkedOneWay(t *testing.T) {
+	a, stopA := runTestDaemon(t, "alpha")
+	b := startTestDaemon(t, "bravo")
+	if _, err := a.nearby.Connect(context.Background(), b.Addr().String()); err != nil {
+		t.Fatal(err)
+	}
+	awaitView(t, b, "alpha's link", has(a.ID().String()))
+	addr, want, err := b.nearby.Resolve("alpha")
+	if err != nil || want != a.ID() || addr != a.Addr().String() {
+		t.Fatalf("Resolve(alpha) on bravo: %s %s %v", addr, want.Short(), err)
+	}
+	src := filepath.Join(t.TempDir(), "back.txt")
+	os.WriteFile(src, []byte("the other way"), 0o600)
+	id, err := b.manager.SendTo(addr, want, []string{src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info := awaitTransfer(t, b, id); info.State != transfer.StateDone {
+		t.Fatalf("bravo to alpha: %s %s", info.State, info.Error)
+	}
+	stopA()
+	awaitView(t, b, "alpha leaving", not(has(a.ID().String())))
+	if _, ok := b.nearby.table.Get(a.ID()); ok {
+		t.Error("bravo still lists alpha after its link dropped")
+	}
+}

@@ -193,6 +193,22 @@ func (n *nearby) mismatch(want identity.ID, addr string) {
 	}
 }
 
+// linked adds a daemon that linked its hub to this one and is not in the
+// table yet: it found this daemon (or was told its address) where this one
+// could not find it. It stays until its link drops.
+func (n *nearby) linked(id identity.ID, name string, addr netip.AddrPort) {
+	if _, ok := n.table.Get(id); ok {
+		return
+	}
+	if CheckName(name) != nil {
+		name = id.Short()
+	}
+	n.table.AddManual(discovery.Sighting{
+		Record: discovery.Record{ID: id, Name: name, Port: int(addr.Port()), Version: discovery.Version},
+		Addrs:  []netip.Addr{addr.Addr()},
+	})
+}
+
 // flagged reports whether every address of daemon id presented another
 // certificate.
 func (n *nearby) flagged(id identity.ID) bool {

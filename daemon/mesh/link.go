@@ -201,7 +201,9 @@ func (m *Mesh) keep(ctx context.Context, id identity.ID, addr func() (string, bo
 		return
 	}
 	backoff := minBackoff
-	hello := signal.Message{Kind: signal.KindMesh, From: m.self, Name: m.cfg.Name}
+	m.mu.Lock()
+	hello := signal.Message{Kind: signal.KindMesh, From: m.self, Name: m.cfg.Name, Port: m.port}
+	m.mu.Unlock()
 	for ctx.Err() == nil {
 		m.mu.Lock()
 		l := m.links[key]

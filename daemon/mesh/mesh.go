@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"sync"
 	"time"
@@ -46,6 +47,10 @@ type Config struct {
 	// Flagged, if set, reports a daemon ID that proved to belong to someone
 	// else; links claiming it are refused.
 	Flagged func(id identity.ID) bool
+	// Linked, if set, hears of a daemon that linked to this one, at the
+	// address it came from and the port it serves on, so it can be known
+	// even where discovery does not reach both ways.
+	Linked func(id identity.ID, name string, addr netip.AddrPort)
 	// Lost, if set, hears that the link to a daemon dropped and no other
 	// replaced it: the daemon is most likely gone.
 	Lost func(id identity.ID)
@@ -73,6 +78,7 @@ type Mesh struct {
 	rooms   map[string]*room
 	joined  []string // code rooms this daemon is in
 	seq     uint64
+	port    int
 	notify  chan struct{}
 }
 
@@ -137,6 +143,13 @@ func (m *Mesh) Close() {
 	m.wg.Wait()
 }
 
+// SetPort sets the hub port this daemon tells the daemons it links to.
+func (m *Mesh) SetPort(port int) {
+	m.mu.Lock()
+	m.port = port
+	m.mu.Unlock()
+}
+
 // SetLocal sets the handler of messages for this daemon, for wiring that
 // must create the mesh first.
 func (m *Mesh) SetLocal(h signal.Handler) {
@@ -168,7 +181,13 @@ func (m *Mesh) Open(p signal.Peer, c *signal.Conn) (signal.Session, error) {
 		if m.cfg.Flagged != nil && m.cfg.Flagged(id) {
 			return nil, &signal.ProtocolError{Code: signal.CodeIdentity, Text: "that device ID answered with another certificate here"}
 		}
-		return m.attach(id, p.Name, c, false)
+		l, err := m.attach(id, p.Name, c, false)
+		if err == nil && m.cfg.Linked != nil && p.Port > 0 {
+			if ap, perr := netip.ParseAddrPort(c.RemoteAddr().String()); perr == nil {
+				m.cfg.Linked(id, p.Name, netip.AddrPortFrom(ap.Addr().Unmap(), uint16(p.Port)))
+			}
+		}
+		return l, err
 	}
 	return nil, &signal.ProtocolError{Code: signal.CodeBadMessage, Text: "unknown kind of connection"}
 }

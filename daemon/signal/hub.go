@@ -25,6 +25,7 @@ type Peer struct {
 	ID   string
 	Name string
 	Kind string
+	Port int // the hub port a daemon linking to the mesh serves on
 }
 
 // Sessions takes the hub's mesh links and guests; the hub only reads their
@@ -127,7 +128,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.Refuse(err)
 		return
 	}
-	peer := Peer{ID: hello.From, Name: hello.Name, Kind: hello.Kind}
+	peer := Peer{ID: hello.From, Name: hello.Name, Kind: hello.Kind, Port: hello.Port}
 	welcome := Message{Type: TypeWelcome, From: h.cfg.ID, Name: h.cfg.Name}
 	switch hello.Kind {
 	case KindProbe:

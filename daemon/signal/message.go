@@ -73,6 +73,7 @@ type Message struct {
 	Code      string     `json:"code,omitempty"`
 	Text      string     `json:"text,omitempty"`
 	Kind      string     `json:"kind,omitempty"`
+	Port      int        `json:"port,omitempty"`
 	To        string     `json:"to,omitempty"`
 	Room      string     `json:"room,omitempty"`
 	Members   []Member   `json:"members,omitempty"`
@@ -161,6 +162,8 @@ func (m *Message) Validate() error {
 		return perr(CodeTooLarge, "sdp is longer than %d bytes", maxSDPBytes)
 	case len(m.Text) > maxTextBytes || len(m.Code) > maxIDBytes:
 		return perr(CodeBadMessage, "error text is too long")
+	case m.Port < 0 || m.Port > 65535:
+		return perr(CodeBadMessage, "port %d is out of range", m.Port)
 	}
 	switch m.Type {
 	case TypeHello, TypeWelcome:
