@@ -76,10 +76,10 @@ func (l *link) Close() {
 		return
 	}
 	m.cfg.Log.Debug("Link to daemon lost", "device", l.id.Short(), "name", l.name)
-	m.publish(false)
 	if m.cfg.Lost != nil && m.ctx.Err() == nil {
 		m.cfg.Lost(l.id)
 	}
+	m.publish(false)
 }
 
 func (l *link) Handle(msg signal.Message) {
