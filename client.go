@@ -87,6 +87,27 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// fetch is the start of a listing command: it parses the flags, asks the
+// daemon for path into out and, with --json, prints it. done reports that
+// the command has nothing more to print.
+func fetch(ctx context.Context, args []string, stdout, stderr io.Writer, name, summary, path string, out any) (done bool, err error) {
+	fs, dataDir, asJSON := clientFlags(name, "", summary, stderr)
+	if err := parse(fs, args); err != nil {
+		return true, err
+	}
+	c, err := dialDaemon(*dataDir)
+	if err != nil {
+		return true, err
+	}
+	if err := c.do(ctx, "GET", path, nil, out); err != nil {
+		return true, err
+	}
+	if *asJSON {
+		return true, printJSON(stdout, out)
+	}
+	return false, nil
+}
+
 func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, dataDir, asJSON := clientFlags("send", "--to NAME|ID|HOST:PORT PATH... | --room CODE PATH...", "send files and folders to another daemon, or to every daemon in a room", stderr)
 	to := fs.String("to", "", "the receiving daemon: a nearby device's name or ID prefix (see 'ferry peers'), or HOST:PORT")
@@ -217,20 +238,9 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func cmdTransfers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, dataDir, asJSON := clientFlags("transfers", "", "list current and recent transfers", stderr)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	c, err := dialDaemon(*dataDir)
-	if err != nil {
-		return err
-	}
 	var list []transfer.Info
-	if err := c.do(ctx, "GET", "/api/transfers", nil, &list); err != nil {
+	if done, err := fetch(ctx, args, stdout, stderr, "transfers", "list current and recent transfers", "/api/transfers", &list); done || err != nil {
 		return err
-	}
-	if *asJSON {
-		return printJSON(stdout, list)
 	}
 	if len(list) == 0 {
 		fmt.Fprintln(stdout, "No transfers yet.")
@@ -293,26 +303,6 @@ func answerCmd(verb string) func(context.Context, []string, io.Writer, io.Writer
 		fmt.Fprintf(stdout, "%s: %s\n", info.ID, info.State)
 		return nil
 	}
-}
-
-func cmdForget(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, dataDir, _ := clientFlags("forget", "HOST:PORT", "forget the device remembered at an address", stderr)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
-	}
-	c, err := dialDaemon(*dataDir)
-	if err != nil {
-		return err
-	}
-	if err := c.do(ctx, "POST", "/api/forget", api.PeerRequest{Peer: fs.Arg(0)}, nil); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "Forgot the device at %s.\n", fs.Arg(0))
-	return nil
 }
 
 func humanBytes(n int64) string { return transfer.HumanBytes(n) }

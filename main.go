@@ -41,7 +41,7 @@ func commands() []command {
 		{"accept", "ID", "accept a pending incoming offer", answerCmd("accept")},
 		{"decline", "ID", "decline a pending incoming offer", answerCmd("decline")},
 		{"cancel", "ID", "cancel a transfer in either direction", answerCmd("cancel")},
-		{"forget", "HOST:PORT", "forget the device remembered at an address", cmdForget},
+		{"forget", "HOST:PORT", "forget the device remembered at an address", peerCmd("forget", "HOST:PORT", "forget the device remembered at an address", showForget)},
 		{"peers", "", "list nearby ferry daemons", cmdPeers},
 		{"trust", "NAME|ID", "trust a nearby device and show the code to compare", peerCmd("trust", "NAME|ID", "trust a nearby device and show the code to compare", showTrust)},
 		{"untrust", "NAME|ID", "stop trusting a device", peerCmd("untrust", "NAME|ID", "stop trusting a device", showUntrust)},

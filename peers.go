@@ -13,20 +13,9 @@ import (
 )
 
 func cmdPeers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, dataDir, asJSON := clientFlags("peers", "", "list nearby ferry daemons", stderr)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	c, err := dialDaemon(*dataDir)
-	if err != nil {
-		return err
-	}
 	var peers []api.Peer
-	if err := c.do(ctx, "GET", "/api/peers", nil, &peers); err != nil {
+	if done, err := fetch(ctx, args, stdout, stderr, "peers", "list nearby ferry daemons", "/api/peers", &peers); done || err != nil {
 		return err
-	}
-	if *asJSON {
-		return printJSON(stdout, peers)
 	}
 	if len(peers) == 0 {
 		fmt.Fprintln(stdout, "No other ferry daemon found yet. On networks that block multicast, add one with 'ferry connect HOST:PORT'.")
@@ -52,7 +41,7 @@ func cmdPeers(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return tw.Flush()
 }
 
-// peerCmd is ferry trust, untrust and connect: one argument posted to the
+// peerCmd is ferry trust, untrust, connect and forget: one argument posted to the
 // API, and a line about the answer.
 func peerCmd(name, args, summary string, show func(w io.Writer, body []byte) error) func(context.Context, []string, io.Writer, io.Writer) error {
 	return func(ctx context.Context, argv []string, stdout, stderr io.Writer) error {
@@ -105,6 +94,15 @@ func showUntrust(w io.Writer, body []byte) error {
 		return err
 	}
 	fmt.Fprintf(w, "%s (%s) is no longer trusted; its offers will wait for you.\n", t.Name, t.ShortID)
+	return nil
+}
+
+func showForget(w io.Writer, body []byte) error {
+	var f struct{ Forgotten string }
+	if err := json.Unmarshal(body, &f); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "Forgot the device at %s.\n", f.Forgotten)
 	return nil
 }
 

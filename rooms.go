@@ -21,20 +21,9 @@ import (
 )
 
 func cmdRooms(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, dataDir, asJSON := clientFlags("rooms", "", "list everyone nearby and the code rooms", stderr)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	c, err := dialDaemon(*dataDir)
-	if err != nil {
-		return err
-	}
 	var v api.RoomsView
-	if err := c.do(ctx, "GET", "/api/rooms", nil, &v); err != nil {
+	if done, err := fetch(ctx, args, stdout, stderr, "rooms", "list everyone nearby and the code rooms", "/api/rooms", &v); done || err != nil {
 		return err
-	}
-	if *asJSON {
-		return printJSON(stdout, v)
 	}
 	names := map[string]string{}
 	for _, m := range v.Nearby {

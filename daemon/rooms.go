@@ -277,7 +277,7 @@ img{width:14rem;height:14rem;image-rendering:pixelated}li{margin:.2rem 0}small{c
 <p>On {{.Name}}. Scan the code or open <a href="{{.Link}}">{{.Link}}</a> on another device on this network.</p>
 <img src="/r/{{.Code}}/qr.svg" alt="QR code of the join link">
 <h2>In the room</h2>
-{{if .Room.Members}}<ul>{{range .Room.Members}}<li>{{.Name}} <small>{{.Kind}}</small></li>{{end}}</ul>
+{{if .Room.Members}}<ul>{{range .Room.Members}}<li>{{.Name}} <small>{{if eq .Kind "guest"}}browser{{else}}computer{{end}}</small></li>{{end}}</ul>
 {{else}}<p>Nobody yet.</p>{{end}}
 <p><small>A computer running ferry joins with <code>ferry room join {{.Code}}</code>.</small></p>
 {{else}}

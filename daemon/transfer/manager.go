@@ -163,9 +163,12 @@ func (m *Manager) notify() {
 	m.mu.Unlock()
 }
 
-// List returns every transfer, newest first.
-func (m *Manager) List() []Info {
+// snapshot returns the transfers in both directions; with closing, it also
+// marks the manager closed in the same step, so no transfer is added after.
+func (m *Manager) snapshot(closing bool) ([]*incoming, []*outgoing) {
 	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = m.closed || closing
 	ins := make([]*incoming, 0, len(m.in))
 	for _, t := range m.in {
 		ins = append(ins, t)
@@ -174,7 +177,12 @@ func (m *Manager) List() []Info {
 	for _, t := range m.out {
 		outs = append(outs, t)
 	}
-	m.mu.Unlock()
+	return ins, outs
+}
+
+// List returns every transfer, newest first.
+func (m *Manager) List() []Info {
+	ins, outs := m.snapshot(false)
 	infos := make([]Info, 0, len(ins)+len(outs))
 	for _, t := range ins {
 		infos = append(infos, t.info())
@@ -245,17 +253,7 @@ func (m *Manager) incoming(id string) (*incoming, error) {
 // Close stops every transfer: incoming ones save their resume state,
 // outgoing ones stop sending. It waits for the senders to return.
 func (m *Manager) Close() {
-	m.mu.Lock()
-	m.closed = true
-	ins := make([]*incoming, 0, len(m.in))
-	for _, t := range m.in {
-		ins = append(ins, t)
-	}
-	outs := make([]*outgoing, 0, len(m.out))
-	for _, t := range m.out {
-		outs = append(outs, t)
-	}
-	m.mu.Unlock()
+	ins, outs := m.snapshot(true)
 	for _, t := range outs {
 		t.stop()
 	}
