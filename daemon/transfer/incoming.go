@@ -240,12 +240,7 @@ func (t *incoming) expire() {
 	}
 	rs := t.sess
 	t.mu.Unlock()
-	pe := protoErr(CodeExpired, "the offer expired after %s without an answer", t.m.cfg.PendingTTL)
-	t.end(StateExpired, pe)
-	if rs != nil {
-		rs.sendControl(Control{Type: MsgDecline, Code: pe.Code, Text: pe.Text})
-		rs.closeSoon()
-	}
+	t.refuse(rs, StateExpired, protoErr(CodeExpired, "the offer expired after %s without an answer", t.m.cfg.PendingTTL))
 }
 
 func (t *incoming) decline() error {
@@ -256,13 +251,18 @@ func (t *incoming) decline() error {
 	}
 	rs := t.sess
 	t.mu.Unlock()
-	pe := protoErr(CodeDeclined, "%s declined the transfer", t.m.cfg.Name)
-	t.end(StateDeclined, pe)
+	t.refuse(rs, StateDeclined, protoErr(CodeDeclined, "%s declined the transfer", t.m.cfg.Name))
+	return nil
+}
+
+// refuse ends a pending offer in state and tells the sender why over rs,
+// if it is still connected.
+func (t *incoming) refuse(rs *rsession, state State, pe *ProtoError) {
+	t.end(state, pe)
 	if rs != nil {
 		rs.sendControl(Control{Type: MsgDecline, Code: pe.Code, Text: pe.Text})
 		rs.closeSoon()
 	}
-	return nil
 }
 
 // accept places the manifest in the downloads folder and asks for bytes.
