@@ -1,77 +1,29 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
-	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
-	"github.com/ferry-dev/ferry/daemon"
 	"github.com/ferry-dev/ferry/daemon/api"
-	"github.com/ferry-dev/ferry/daemon/transfer"
+	"github.com/ferry-dev/ferry/daemon/datadir"
 )
 
-// client talks to the local daemon's API.
-type client struct {
-	base string
-	http *http.Client
-}
-
-func dialDaemon(dataDir string) (*client, error) {
-	b, err := os.ReadFile(filepath.Join(dataDir, daemon.APIFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no ferry daemon is running with data folder %s; start one with 'ferry run' (or pass --data-dir)", dataDir)
-	}
+func dialDaemon(dataDir string) (*api.Client, error) {
+	info, ok, err := datadir.New(dataDir).ReadAPIInfo()
 	if err != nil {
 		return nil, err
 	}
-	var info daemon.APIInfo
-	if err := json.Unmarshal(b, &info); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", daemon.APIFile, err)
+	if !ok {
+		return nil, fmt.Errorf("no ferry daemon is running with data folder %s; start one with 'ferry run' (or pass --data-dir)", dataDir)
 	}
-	return &client{base: "http://" + info.Addr, http: &http.Client{}}, nil
-}
-
-func (c *client) do(ctx context.Context, method, path string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("the daemon does not answer at %s (is it running?): %w", c.base, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		var e api.Error
-		json.NewDecoder(resp.Body).Decode(&e)
-		if e.Error == "" {
-			e.Error = resp.Status
-		}
-		return errors.New(e.Error)
-	}
-	if out != nil {
-		return json.NewDecoder(resp.Body).Decode(out)
-	}
-	return nil
+	return api.NewClient(info.Addr), nil
 }
 
 func clientFlags(name, args, summary string, stderr io.Writer) (*flag.FlagSet, *string, *bool) {
@@ -99,13 +51,29 @@ func fetch(ctx context.Context, args []string, stdout, stderr io.Writer, name, s
 	if err != nil {
 		return true, err
 	}
-	if err := c.do(ctx, "GET", path, nil, out); err != nil {
+	if err := c.Do(ctx, "GET", path, nil, out); err != nil {
 		return true, err
 	}
 	if *asJSON {
 		return true, printJSON(stdout, out)
 	}
 	return false, nil
+}
+
+// fetchList is fetch for a list: when the list is empty it prints empty
+// and reports done; otherwise it returns a table writer with the header.
+func fetchList[T any](ctx context.Context, args []string, stdout, stderr io.Writer, name, summary, path, empty, header string) ([]T, *tabwriter.Writer, error) {
+	var list []T
+	if done, err := fetch(ctx, args, stdout, stderr, name, summary, path, &list); done || err != nil {
+		return nil, nil, err
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(stdout, empty)
+		return nil, nil, nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	return list, tw, nil
 }
 
 func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -134,14 +102,14 @@ func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *room != "" {
 		return sendRoom(ctx, c, *room, paths, *asJSON, stdout, stderr)
 	}
-	var started struct{ ID string }
-	if err := c.do(ctx, "POST", "/api/send", api.SendRequest{To: *to, Paths: paths}, &started); err != nil {
+	var started api.Started
+	if err := c.Do(ctx, "POST", "/api/send", api.SendRequest{To: *to, Paths: paths}, &started); err != nil {
 		return err
 	}
-	info, err := c.watch(ctx, started.ID, newProgress(stdout, *asJSON))
+	info, err := c.Watch(ctx, started.ID, newProgress(stdout, *asJSON))
 	if err != nil {
 		if ctx.Err() != nil {
-			c.do(context.Background(), "POST", "/api/transfers/"+started.ID+"/cancel", struct{}{}, nil)
+			c.Do(context.Background(), "POST", "/api/transfers/"+started.ID+"/cancel", struct{}{}, nil)
 			return errors.New("cancelled")
 		}
 		return err
@@ -149,51 +117,22 @@ func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *asJSON {
 		printJSON(stdout, info)
 	}
-	if info.State != transfer.StateDone {
+	if info.State != api.StateDone {
 		return sendFailure(info)
 	}
 	return nil
 }
 
-func sendFailure(info transfer.Info) error {
+func sendFailure(info api.Transfer) error {
 	switch info.State {
-	case transfer.StateDeclined:
+	case api.StateDeclined:
 		return fmt.Errorf("declined: %s", info.Error)
-	case transfer.StateExpired:
+	case api.StateExpired:
 		return fmt.Errorf("no answer: %s", info.Error)
-	case transfer.StateCancelled:
+	case api.StateCancelled:
 		return fmt.Errorf("cancelled: %s", info.Error)
 	}
 	return fmt.Errorf("failed: %s", info.Error)
-}
-
-// watch follows a transfer until it ends, calling show on every snapshot.
-func (c *client) watch(ctx context.Context, id string, show func(transfer.Info)) (transfer.Info, error) {
-	var last transfer.Info
-	req, err := http.NewRequestWithContext(ctx, "GET", c.base+"/api/transfers/"+id+"/watch", nil)
-	if err != nil {
-		return last, err
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return last, fmt.Errorf("watching the transfer: %w", err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		if err := json.Unmarshal(sc.Bytes(), &last); err != nil {
-			return last, fmt.Errorf("watching the transfer: %w", err)
-		}
-		show(last)
-	}
-	if err := sc.Err(); err != nil {
-		return last, fmt.Errorf("watching the transfer: %w", err)
-	}
-	if !last.State.Final() {
-		return last, errors.New("the daemon stopped before the transfer ended")
-	}
-	return last, nil
 }
 
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -204,7 +143,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var st api.Status
 	c, err := dialDaemon(*dataDir)
 	if err == nil {
-		err = c.do(ctx, "GET", "/api/status", nil, &st)
+		err = c.Do(ctx, "GET", "/api/status", nil, &st)
 	}
 	if *asJSON {
 		if err != nil {
@@ -218,7 +157,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		tw.Flush()
 		return err
 	}
-	fmt.Fprintf(tw, "Daemon:\tanswering at %s\n", c.base)
+	fmt.Fprintf(tw, "Daemon:\tanswering at %s\n", c.Base())
 	fmt.Fprintf(tw, "Dashboard:\thttp://localhost:%d/\n", st.Port)
 	fmt.Fprintf(tw, "Name:\t%s\n", st.Name)
 	fmt.Fprintf(tw, "Device ID:\t%s (%s)\n", st.ShortID, st.ID)
@@ -238,16 +177,11 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func cmdTransfers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var list []transfer.Info
-	if done, err := fetch(ctx, args, stdout, stderr, "transfers", "list current and recent transfers", "/api/transfers", &list); done || err != nil {
+	list, tw, err := fetchList[api.Transfer](ctx, args, stdout, stderr, "transfers", "list current and recent transfers", "/api/transfers",
+		"No transfers yet.", "ID\tDIR\tPEER\tSTATE\tPROGRESS\tFILES\tNAMES")
+	if tw == nil {
 		return err
 	}
-	if len(list) == 0 {
-		fmt.Fprintln(stdout, "No transfers yet.")
-		return nil
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tDIR\tPEER\tSTATE\tPROGRESS\tFILES\tNAMES")
 	for _, t := range list {
 		peer := t.PeerName
 		if peer == "" {
@@ -258,7 +192,7 @@ func cmdTransfers(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			dir = "to"
 		}
 		state := string(t.State)
-		if t.Error != "" && t.State != transfer.StateDone {
+		if t.Error != "" && t.State != api.StateDone {
 			state += ": " + t.Error
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\n", t.ID, dir, peer, state,
@@ -293,8 +227,8 @@ func answerCmd(verb string) func(context.Context, []string, io.Writer, io.Writer
 		if err != nil {
 			return err
 		}
-		var info transfer.Info
-		if err := c.do(ctx, "POST", "/api/transfers/"+fs.Arg(0)+"/"+verb, struct{}{}, &info); err != nil {
+		var info api.Transfer
+		if err := c.Do(ctx, "POST", "/api/transfers/"+fs.Arg(0)+"/"+verb, struct{}{}, &info); err != nil {
 			return err
 		}
 		if *asJSON {
@@ -305,4 +239,16 @@ func answerCmd(verb string) func(context.Context, []string, io.Writer, io.Writer
 	}
 }
 
-func humanBytes(n int64) string { return transfer.HumanBytes(n) }
+// humanBytes formats a byte count in binary units, as people read them.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ferry-dev/ferry/daemon"
+	"github.com/ferry-dev/ferry/daemon/datadir"
 	"github.com/ferry-dev/ferry/discovery"
 	"github.com/ferry-dev/ferry/installer"
 )
@@ -160,6 +161,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	logFile := fs.String("log-file", "", "append the log to this file instead of the terminal")
 	asService := fs.Bool("service", false, "run under the OS service manager (set by 'ferry install')")
 	mdns := fs.Bool("mdns", true, "announce this daemon and find others with mDNS")
+	uiDir := fs.String("ui-dir", "", "serve the web UI from this folder instead of the copy built in (for working on ui/)")
 	cycle := fs.Duration("discovery-interval", 10*time.Second, "how often to ask the network for other daemons; one unseen for three intervals is dropped")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -167,7 +169,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if fs.NArg() > 0 {
 		return fmt.Errorf("run takes no arguments, got %q", fs.Args())
 	}
-	file, err := daemon.LoadFile(*dataDir)
+	file, err := datadir.New(*dataDir).LoadConfig()
 	if err != nil {
 		return err
 	}
@@ -187,10 +189,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		DataDir:   *dataDir,
 		Downloads: pick(*downloads, set["downloads"], file.Downloads, defaultDownloads()),
 		Name:      pick(*name, set["name"], file.Name, host),
-		Accept:    pick(*accept, set["accept"], file.Accept, daemon.AcceptNone),
+		Accept:    pick(*accept, set["accept"], file.Accept, datadir.AcceptNone),
 		Port:      *port,
 		Version:   version,
 		Connect:   file.Connect,
+		UIDir:     *uiDir,
 	}
 	if *mdns {
 		cfg.Discovery = discovery.Zeroconf{}
@@ -224,16 +227,18 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		logTo, stdout = f, f
 	}
 	cfg.Log = slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: level}))
-	if *asService {
-		return installer.Run(ctx, &installer.Program{Config: cfg})
-	}
 	var d *daemon.Daemon
-	cfg.Ready = func() {
-		fmt.Fprintf(stdout, "ferry %s: %s (%s) on port %d, saving to %s\n", version, cfg.Name, d.ID().Short(), d.Addr().(*net.TCPAddr).Port, cfg.Downloads)
+	if !*asService {
+		cfg.Ready = func() {
+			fmt.Fprintf(stdout, "ferry %s: %s (%s) on port %d, saving to %s\n", version, cfg.Name, d.ID().Short(), d.Addr().(*net.TCPAddr).Port, cfg.Downloads)
+		}
 	}
 	d, err = daemon.New(cfg)
 	if err != nil {
 		return err
+	}
+	if *asService {
+		return installer.Run(ctx, d.Run)
 	}
 	return d.Run(ctx)
 }

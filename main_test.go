@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ferry-dev/ferry/daemon"
+	"github.com/ferry-dev/ferry/daemon/datadir"
 )
 
 // buildFerry builds the binary the way `make build` does.
@@ -53,11 +53,11 @@ func startDaemon(t *testing.T, bin, name string, extra ...string) proc {
 		t.Fatalf("ferry run printed %q, %v; logs:\n%s", line, err, logs.String())
 	}
 	go io.Copy(io.Discard, stdout)
-	b, err := os.ReadFile(filepath.Join(p.dir, daemon.APIFile))
+	b, err := os.ReadFile(filepath.Join(p.dir, datadir.APIFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var info daemon.APIInfo
+	var info datadir.APIInfo
 	json.Unmarshal(b, &info)
 	p.addr = info.Addr
 	return p
@@ -141,6 +141,15 @@ func TestCLIEndToEnd(t *testing.T) {
 	}
 	if out, err := ferry(t, bin, "run", "--data-dir", t.TempDir(), "--port", "0", "--name", "bad\x07name"); err == nil || !strings.Contains(out, "control character") {
 		t.Fatalf("run with a bad name: %v\n%s", err, out)
+	}
+	dir := t.TempDir()
+	out, err = ferry(t, bin, "install", "--data-dir", filepath.Join(dir, "data"), "--downloads", filepath.Join(dir, "dl"), "--port", port)
+	if err == nil || !strings.Contains(out, "port "+port+" is in use by another program") {
+		t.Fatalf("install on a port another program holds: %v\n%s", err, out)
+	}
+	out, err = ferry(t, bin, "install", "--data-dir", filepath.Join(dir, "data"), "--downloads", filepath.Join(dir, "dl"), "--name", " ")
+	if err == nil || !strings.Contains(out, "the device name is empty") {
+		t.Fatalf("install with a blank name: %v\n%s", err, out)
 	}
 	if out, err := ferry(t, bin, "version"); err != nil || !strings.HasPrefix(out, "ferry ") {
 		t.Fatalf("ferry version: %v %s", err, out)

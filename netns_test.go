@@ -211,8 +211,8 @@ func TestNamespacesDiscoverTrustSend(t *testing.T) {
 		t.Fatalf("ferry peers: %v\n%s", err, out)
 	}
 	for _, p := range peers {
-		if a, ok := p.Addr(); !ok || !strings.HasPrefix(a.String(), "10.77.0.") || p.Port != 7466 {
-			t.Errorf("peer %s at %v", p.Name, a)
+		if !strings.HasPrefix(p.Address, "10.77.0.") || p.Port != 7466 {
+			t.Errorf("peer %s at %q", p.Name, p.Address)
 		}
 	}
 
@@ -291,6 +291,45 @@ func TestNamespacesDiscoverTrustSend(t *testing.T) {
 	out, _ = alpha.cli("peers")
 	if !strings.Contains(out, "10.77.0.33:7466") {
 		t.Fatalf("ferry peers after gamma moved:\n%s", out)
+	}
+}
+
+// TestJoinLinkAddresses: on a host that also has a container bridge, a
+// docker network, a VPN tunnel and link-local addresses, the room's join
+// link and the status name the LAN address only.
+func TestJoinLinkAddresses(t *testing.T) {
+	l := newLAN(t, 1)
+	host := l.hosts[0]
+	l.ip(host, "addr", "add", "169.254.7.7/16", "dev", "eth0")
+	for i, v := range []struct{ name, addr string }{
+		{"docker0", "172.17.0.1/16"},
+		{"br-4f2a9c", "172.18.0.1/16"},
+		{"wg0", "10.6.0.2/24"},
+		{"tailscale0", "100.101.102.103/32"},
+	} {
+		peer := fmt.Sprintf("veth-x%d", i)
+		l.ip(host, "link", "add", v.name, "type", "veth", "peer", "name", peer)
+		l.ip(host, "addr", "add", v.addr, "dev", v.name)
+		l.ip(host, "link", "set", v.name, "up")
+		l.ip(host, "link", "set", peer, "up")
+	}
+	d := startIn(t, buildFerry(t), host, "alpha", t.TempDir(), "--mdns=false")
+	d.await("start", `msg="Ferry is running"`)
+	out, err := d.cli("room", "create", "--json")
+	var room api.Room
+	if err != nil || json.Unmarshal([]byte(out), &room) != nil {
+		t.Fatalf("room create: %v\n%s", err, out)
+	}
+	if want := []string{"http://10.77.0.1:7466/r/" + room.Code}; !slices.Equal(room.Links, want) || room.Link != want[0] {
+		t.Errorf("join links %q, want %q", room.Links, want)
+	}
+	out, err = d.cli("status", "--json")
+	var st api.Status
+	if err != nil || json.Unmarshal([]byte(out), &st) != nil {
+		t.Fatalf("status: %v\n%s", err, out)
+	}
+	if !slices.Equal(st.Addresses, []string{"10.77.0.1"}) {
+		t.Errorf("status lists the addresses %q, want only 10.77.0.1", st.Addresses)
 	}
 }
 

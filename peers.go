@@ -6,27 +6,22 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/ferry-dev/ferry/daemon/api"
 )
 
 func cmdPeers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var peers []api.Peer
-	if done, err := fetch(ctx, args, stdout, stderr, "peers", "list nearby ferry daemons", "/api/peers", &peers); done || err != nil {
+	peers, tw, err := fetchList[api.Peer](ctx, args, stdout, stderr, "peers", "list nearby ferry daemons", "/api/peers",
+		"No other ferry daemon found yet. On networks that block multicast, add one with 'ferry connect HOST:PORT'.",
+		"NAME\tDEVICE\tADDRESS\tTRUSTED\tLAST SEEN")
+	if tw == nil {
 		return err
 	}
-	if len(peers) == 0 {
-		fmt.Fprintln(stdout, "No other ferry daemon found yet. On networks that block multicast, add one with 'ferry connect HOST:PORT'.")
-		return nil
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tDEVICE\tADDRESS\tTRUSTED\tLAST SEEN")
 	for _, p := range peers {
 		addr := "flagged: another certificate answered"
-		if ap, ok := p.Addr(); ok {
-			addr = ap.String()
+		if p.Address != "" {
+			addr = p.Address
 		}
 		trusted := "no"
 		if p.Trusted {
@@ -58,7 +53,7 @@ func peerCmd(name, args, summary string, show func(w io.Writer, body []byte) err
 			return err
 		}
 		var raw rawJSON
-		if err := c.do(ctx, "POST", "/api/"+name, api.PeerRequest{Peer: fs.Arg(0)}, &raw); err != nil {
+		if err := c.Do(ctx, "POST", "/api/"+name, api.PeerRequest{Peer: fs.Arg(0)}, &raw); err != nil {
 			return err
 		}
 		if *asJSON {
@@ -111,8 +106,7 @@ func showConnect(w io.Writer, body []byte) error {
 	if err := json.Unmarshal(body, &p); err != nil {
 		return err
 	}
-	addr, _ := p.Addr()
-	fmt.Fprintf(w, "Added %s (%s) at %s; it is remembered in the config.\n", p.Name, p.ShortID, addr)
+	fmt.Fprintf(w, "Added %s (%s) at %s; it is remembered in the config.\n", p.Name, p.ShortID, p.Address)
 	fmt.Fprintf(w, "Send to it with: ferry send --to %s PATH...\n", quoteArg(p.Name))
 	return nil
 }

@@ -13,9 +13,6 @@ import (
 	"time"
 
 	"github.com/ferry-dev/ferry/daemon/api"
-	"github.com/ferry-dev/ferry/daemon/mesh"
-	"github.com/ferry-dev/ferry/daemon/signal"
-	"github.com/ferry-dev/ferry/daemon/transfer"
 	"github.com/mdp/qrterminal/v3"
 	"golang.org/x/term"
 )
@@ -36,7 +33,7 @@ func cmdRooms(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		switch {
 		case i == 0:
 			where = "device (this one)"
-		case m.Kind == signal.MemberGuest:
+		case m.Kind == api.KindGuest:
 			where = "browser on " + names[m.Home]
 		}
 		fmt.Fprintf(tw, "  %s\t%s\n", m.Name, where)
@@ -67,10 +64,10 @@ func cmdRooms(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return tw.Flush()
 }
 
-func countMembers(ms []mesh.Member) string {
+func countMembers(ms []api.Member) string {
 	var daemons, guests int
 	for _, m := range ms {
-		if m.Kind == signal.MemberGuest {
+		if m.Kind == api.KindGuest {
 			guests++
 		} else {
 			daemons++
@@ -111,7 +108,7 @@ func cmdRoom(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if verb == "leave" {
-		if err := c.do(ctx, "POST", "/api/rooms/leave", api.RoomRequest{Room: fs.Arg(0)}, nil); err != nil {
+		if err := c.Do(ctx, "POST", "/api/rooms/leave", api.RoomRequest{Room: fs.Arg(0)}, nil); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "Left room %s.\n", strings.ToUpper(fs.Arg(0)))
@@ -119,9 +116,9 @@ func cmdRoom(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	var room api.Room
 	if verb == "create" {
-		err = c.do(ctx, "POST", "/api/rooms/create", struct{}{}, &room)
+		err = c.Do(ctx, "POST", "/api/rooms/create", struct{}{}, &room)
 	} else {
-		err = c.do(ctx, "POST", "/api/rooms/join", api.RoomRequest{Room: fs.Arg(0)}, &room)
+		err = c.Do(ctx, "POST", "/api/rooms/join", api.RoomRequest{Room: fs.Arg(0)}, &room)
 	}
 	if err != nil {
 		return err
@@ -164,27 +161,27 @@ func drawQR(w io.Writer, text string) {
 
 // sendRoom sends to every other daemon in a room at once and follows the
 // transfers, each on its own line.
-func sendRoom(ctx context.Context, c *client, room string, paths []string, asJSON bool, stdout, stderr io.Writer) error {
+func sendRoom(ctx context.Context, c *api.Client, room string, paths []string, asJSON bool, stdout, stderr io.Writer) error {
 	var rs api.RoomSend
-	if err := c.do(ctx, "POST", "/api/send", api.SendRequest{Room: room, Paths: paths}, &rs); err != nil {
+	if err := c.Do(ctx, "POST", "/api/send", api.SendRequest{Room: room, Paths: paths}, &rs); err != nil {
 		return err
 	}
 	for _, s := range rs.Skipped {
 		fmt.Fprintf(stderr, "Not sending to %s: %s\n", s.Name, s.Error)
 	}
 	board := newBoard(stdout, rs.Transfers, asJSON)
-	results := make([]transfer.Info, len(rs.Transfers))
+	results := make([]api.Transfer, len(rs.Transfers))
 	errs := make([]error, len(rs.Transfers))
 	var wg sync.WaitGroup
 	for i, t := range rs.Transfers {
 		wg.Go(func() {
-			results[i], errs[i] = c.watch(ctx, t.ID, func(info transfer.Info) { board.show(i, info) })
+			results[i], errs[i] = c.Watch(ctx, t.ID, func(info api.Transfer) { board.show(i, info) })
 		})
 	}
 	wg.Wait()
 	if ctx.Err() != nil {
 		for _, t := range rs.Transfers {
-			c.do(context.Background(), "POST", "/api/transfers/"+t.ID+"/cancel", struct{}{}, nil)
+			c.Do(context.Background(), "POST", "/api/transfers/"+t.ID+"/cancel", struct{}{}, nil)
 		}
 		return errors.New("cancelled")
 	}
@@ -193,7 +190,7 @@ func sendRoom(ctx context.Context, c *client, room string, paths []string, asJSO
 	}
 	failed := len(rs.Skipped)
 	for i, info := range results {
-		if errs[i] != nil || info.State != transfer.StateDone {
+		if errs[i] != nil || info.State != api.StateDone {
 			failed++
 		}
 	}
@@ -212,7 +209,7 @@ type board struct {
 	names []string
 	lines []string
 	drawn bool
-	plain []func(transfer.Info)
+	plain []func(api.Transfer)
 	start []time.Time
 	from  []int64
 }
@@ -237,7 +234,7 @@ func newBoard(w io.Writer, ts []api.RoomTransfer, quiet bool) *board {
 	return b
 }
 
-func (b *board) show(i int, info transfer.Info) {
+func (b *board) show(i int, info api.Transfer) {
 	if !b.tty {
 		b.plain[i](info)
 		return
@@ -245,7 +242,7 @@ func (b *board) show(i int, info transfer.Info) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	line := stateLine(info)
-	if info.State == transfer.StateActive || info.State == transfer.StateInterrupted {
+	if info.State == api.StateActive || info.State == api.StateInterrupted {
 		if b.start[i].IsZero() {
 			b.start[i], b.from[i] = time.Now(), info.Done
 		}

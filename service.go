@@ -6,13 +6,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/user"
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 
 	"github.com/ferry-dev/ferry/daemon"
+	"github.com/ferry-dev/ferry/daemon/datadir"
 	"github.com/ferry-dev/ferry/installer"
 )
 
@@ -130,6 +133,14 @@ func cmdInstall(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	if *port == 0 && portSet(fs) {
 		return errors.New("a service needs a fixed port: pass --port 1-65535, or leave it out for 7466")
 	}
+	if o.Name != "" {
+		if err := datadir.CheckName(o.Name); err != nil {
+			return err
+		}
+	}
+	if err := checkPort(o.Port, o.DataDir); err != nil {
+		return err
+	}
 	res, err := installer.Install(o)
 	if err != nil {
 		return err
@@ -151,6 +162,32 @@ func cmdInstall(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
+// checkPort fails when another program holds the port the service will
+// use. A ferry daemon of the same data folder holding it is fine: installing
+// replaces it.
+func checkPort(port int, dataDir string) error {
+	if port == 0 {
+		port = configPort(dataDir)
+	}
+	ln, err := net.Listen("tcp", ":"+strconv.Itoa(port))
+	if err == nil {
+		ln.Close()
+		return nil
+	}
+	if info, ok, _ := datadir.New(dataDir).ReadAPIInfo(); ok && strings.HasSuffix(info.Addr, ":"+strconv.Itoa(port)) {
+		return nil
+	}
+	return fmt.Errorf("port %d is in use by another program: pick another with --port", port)
+}
+
+// configPort is the port in the config file of dataDir, or the default.
+func configPort(dataDir string) int {
+	if f, err := datadir.New(dataDir).LoadConfig(); err == nil && f.Port != nil {
+		return *f.Port
+	}
+	return daemon.DefaultPort
+}
+
 func portSet(fs *flag.FlagSet) bool {
 	set := false
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "port" })
@@ -160,10 +197,7 @@ func portSet(fs *flag.FlagSet) bool {
 // dashboardURL is the address of the daemon's local dashboard.
 func dashboardURL(dataDir string, port int) string {
 	if port == 0 {
-		port = daemon.DefaultPort
-		if f, err := daemon.LoadFile(dataDir); err == nil && f.Port != nil {
-			port = *f.Port
-		}
+		port = configPort(dataDir)
 	}
 	return "http://localhost:" + strconv.Itoa(port) + "/"
 }

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ferry-dev/ferry/daemon/datadir"
 )
 
 // TestBenchTransfer measures ferry against raw TCP on loopback. It runs only
@@ -125,8 +127,8 @@ func ferryRun(t *testing.T, bin, src string, want [32]byte) benchResult {
 		}
 		bufio.NewReader(out).ReadString('\n')
 		go io.Copy(io.Discard, out)
-		b, _ := os.ReadFile(filepath.Join(data, APIFile))
-		var info APIInfo
+		b, _ := os.ReadFile(filepath.Join(data, datadir.APIFile))
+		var info datadir.APIInfo
 		json.Unmarshal(b, &info)
 		return cmd, info.Addr
 	}

@@ -14,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-dev/ferry/daemon/datadir"
 	"github.com/ferry-dev/ferry/daemon/identity"
+	"github.com/ferry-dev/ferry/daemon/proto"
 	"github.com/ferry-dev/ferry/daemon/signal"
 	"github.com/ferry-dev/ferry/daemon/transfer"
 	"github.com/gorilla/websocket"
@@ -202,19 +204,19 @@ func TestMeshForwards(t *testing.T) {
 	// proves no identity, and the refusal comes back the same way.
 	ga.send(signal.Message{Type: signal.TypeOffer, To: c.ID().String(), Conn: "c2", Session: 1, SDP: "v=0"})
 	refusal := ga.await("C's answer", func(m signal.Message) bool { return m.Conn == "c2" })
-	if refusal.Type != signal.TypeError || refusal.Code != signal.CodeIdentity || refusal.From != c.ID().String() {
+	if refusal.Type != signal.TypeError || refusal.Code != proto.CodeIdentity || refusal.From != c.ID().String() {
 		t.Fatalf("got %+v, want an identity error from charlie", refusal)
 	}
 
 	ga.send(signal.Message{Type: signal.TypeOffer, To: "nobody-at-all", Conn: "c3", Session: 1, SDP: "v=0"})
-	if e := ga.await("no-peer", func(m signal.Message) bool { return m.Conn == "c3" }); e.Code != signal.CodeNoPeer {
+	if e := ga.await("no-peer", func(m signal.Message) bool { return m.Conn == "c3" }); e.Code != proto.CodeNoPeer {
 		t.Fatalf("got %+v, want no-peer", e)
 	}
 
 	stops[1]()
 	awaitView(t, a, "losing bravo", not(has(b.ID().String())))
 	awaitView(t, c, "losing bravo", not(has(b.ID().String())))
-	if _, ok := a.nearby.table.Get(b.ID()); ok {
+	if _, ok := a.nearby.Get(b.ID()); ok {
 		t.Error("bravo is still in alpha's table after its link dropped")
 	}
 	exchange(2)
@@ -238,7 +240,7 @@ func TestMeshCarriesWebRTC(t *testing.T) {
 	g := dialGuest(t, a, me.ID.String(), "Browser")
 	awaitView(t, c, "seeing the browser", has(me.ID.String()))
 
-	rtc := transfer.NewAPI(transfer.RTCConfig{Interfaces: []string{"lo"}})
+	rtc := transfer.NewAPI(transfer.RTCConfig{InterfaceFilter: func(name string) bool { return name == "lo" }, Loopback: true})
 	pc, err := rtc.NewPeerConnection(webrtc.Configuration{Certificates: []webrtc.Certificate{webrtc.CertificateFromX509(me.Key, me.Cert)}})
 	if err != nil {
 		t.Fatal(err)
@@ -415,42 +417,42 @@ func TestHubBadInput(t *testing.T) {
 	a := startTestDaemon(t, "alpha")
 
 	_, refusal := dialHub(t, a, signal.Message{Kind: signal.KindGuest, From: "bad id!", Name: "x"})
-	if refusal.Type != signal.TypeError || refusal.Code != signal.CodeBadMessage {
+	if refusal.Type != signal.TypeError || refusal.Code != proto.CodeBadMessage {
 		t.Errorf("a bad guest ID: got %+v", refusal)
 	}
 	_, refusal = dialHub(t, a, signal.Message{Kind: signal.KindGuest, From: a.ID().String(), Name: "x"})
-	if refusal.Code != signal.CodeIdentity {
+	if refusal.Code != proto.CodeIdentity {
 		t.Errorf("a guest with the daemon's ID: got %+v", refusal)
 	}
 	_, refusal = dialHub(t, a, signal.Message{Kind: "spaceship", From: "guest-12345678"})
-	if refusal.Code != signal.CodeBadMessage {
+	if refusal.Code != proto.CodeBadMessage {
 		t.Errorf("an unknown kind: got %+v", refusal)
 	}
 
 	g := dialGuest(t, a, "guest-12345678", "Phone")
 	g.ws.WriteMessage(websocket.TextMessage, []byte(`{"v":1,"type":"wave"}`))
-	if e := g.await("unknown-type", isType(signal.TypeError)); e.Code != signal.CodeUnknownType {
+	if e := g.await("unknown-type", isType(signal.TypeError)); e.Code != proto.CodeUnknownType {
 		t.Errorf("an unknown type: got %+v", e)
 	}
 	g.send(signal.Message{Type: signal.TypeOffer, Conn: "c", Session: 1, SDP: "v=0"})
-	if e := g.await("bad-message", isType(signal.TypeError)); e.Code != signal.CodeBadMessage || !strings.Contains(e.Text, "needs to") {
+	if e := g.await("bad-message", isType(signal.TypeError)); e.Code != proto.CodeBadMessage || !strings.Contains(e.Text, "needs to") {
 		t.Errorf("an offer to nobody named: got %+v", e)
 	}
 	g.send(signal.Message{Type: signal.TypePresence, From: "guest-12345678"})
-	if e := g.await("bad-message", isType(signal.TypeError)); e.Code != signal.CodeBadMessage {
+	if e := g.await("bad-message", isType(signal.TypeError)); e.Code != proto.CodeBadMessage {
 		t.Errorf("presence from a guest: got %+v", e)
 	}
 	g.send(signal.Message{Type: signal.TypeJoin, Room: "ABCDEF"})
-	if e := g.await("no-room", isType(signal.TypeError)); e.Code != signal.CodeNoRoom || e.Room != "ABCDEF" {
+	if e := g.await("no-room", isType(signal.TypeError)); e.Code != proto.CodeNoRoom || e.Room != "ABCDEF" {
 		t.Errorf("joining a room that does not exist: got %+v", e)
 	}
 	g.ws.WriteMessage(websocket.TextMessage, []byte(`{"v":1,"type":"join","room":"O0I1L5"}`))
-	g.await("closing on a bad room code", func(m signal.Message) bool { return m.Code == signal.CodeBadMessage })
+	g.await("closing on a bad room code", func(m signal.Message) bool { return m.Code == proto.CodeBadMessage })
 	g.awaitClosed()
 
 	big := dialGuest(t, a, "guest-87654321", "Phone")
 	big.ws.WriteMessage(websocket.TextMessage, []byte(`{"v":1,"type":"offer","to":"x","sdp":"`+strings.Repeat("a", signal.MaxMessageBytes)+`"}`))
-	if e := big.await("too-large", isType(signal.TypeError)); e.Code != signal.CodeTooLarge {
+	if e := big.await("too-large", isType(signal.TypeError)); e.Code != proto.CodeTooLarge {
 		t.Errorf("an oversized message: got %+v", e)
 	}
 	big.awaitClosed()
@@ -462,7 +464,7 @@ func TestHubBadInput(t *testing.T) {
 func TestRoomsAcrossTheMesh(t *testing.T) {
 	ds, _ := meshOf(t, "alpha", "bravo", "charlie")
 	a, b, c := ds[0], ds[1], ds[2]
-	room, err := (*rooms)(a).Create()
+	room, err := (rooms{a}).Create()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -472,7 +474,7 @@ func TestRoomsAcrossTheMesh(t *testing.T) {
 	}
 	for _, d := range []*Daemon{b, c} {
 		awaitView(t, d, "learning the room", func([]signal.Member) bool { _, err := d.mesh.Room(code); return err == nil })
-		if _, err := (*rooms)(d).Join(strings.ToLower(code[:3] + "-" + code[3:])); err != nil {
+		if _, err := (rooms{d}).Join(strings.ToLower(code[:3] + "-" + code[3:])); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -483,7 +485,7 @@ func TestRoomsAcrossTheMesh(t *testing.T) {
 		r, _ := a.mesh.Room(code)
 		return len(r.Members) == 4
 	})
-	if _, err := (*rooms)(a).Join("ZZZZZZ"); err == nil || !strings.Contains(err.Error(), "no room ZZZZZZ") {
+	if _, err := (rooms{a}).Join("ZZZZZZ"); err == nil || !strings.Contains(err.Error(), "no room ZZZZZZ") {
 		t.Errorf("joining an unknown room: %v", err)
 	}
 
@@ -514,7 +516,7 @@ func TestRoomsAcrossTheMesh(t *testing.T) {
 	if err := os.WriteFile(src, []byte("for everyone in the room\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	sent, err := (*rooms)(a).Send(code, []string{src})
+	sent, err := (rooms{a}).Send(code, []string{src})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -561,7 +563,7 @@ func awaitTransfer(t *testing.T, d *Daemon, id string) transfer.Info {
 func TestRoomsSurviveRestart(t *testing.T) {
 	dir := t.TempDir()
 	d, stop := runTestDaemonIn(t, "alpha", dir)
-	room, err := (*rooms)(d).Create()
+	room, err := (rooms{d}).Create()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -571,7 +573,7 @@ func TestRoomsSurviveRestart(t *testing.T) {
 		t.Fatalf("after a restart: %+v, %v", r, err)
 	}
 	stop()
-	if err := os.WriteFile(filepath.Join(dir, "data", roomsFile), []byte("{"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "data", datadir.RoomsFile), []byte("{"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	d, _ = runTestDaemonIn(t, "alpha", dir)
@@ -596,7 +598,7 @@ func TestLinkedOneWay(t *testing.T) {
 	}
 	src := filepath.Join(t.TempDir(), "back.txt")
 	os.WriteFile(src, []byte("the other way"), 0o600)
-	id, err := b.manager.SendTo(addr, want, []string{src})
+	id, err := b.manager.Send(transfer.Direct(addr, want), []string{src})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -605,7 +607,7 @@ func TestLinkedOneWay(t *testing.T) {
 	}
 	stopA()
 	awaitView(t, b, "alpha leaving", not(has(a.ID().String())))
-	if _, ok := b.nearby.table.Get(a.ID()); ok {
+	if _, ok := b.nearby.Get(a.ID()); ok {
 		t.Error("bravo still lists alpha after its link dropped")
 	}
 }

@@ -11,7 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferry-dev/ferry/daemon/datadir"
 	"github.com/ferry-dev/ferry/daemon/identity"
+	"github.com/ferry-dev/ferry/daemon/proto"
 	"github.com/ferry-dev/ferry/daemon/signal"
 	"github.com/ferry-dev/ferry/daemon/transfer"
 	"github.com/ferry-dev/ferry/discovery"
@@ -40,7 +42,7 @@ func runTestDaemonIn(t *testing.T, name, dir string) (*Daemon, func()) {
 	ready := make(chan struct{})
 	d, err := New(Config{
 		DataDir: filepath.Join(dir, "data"), Downloads: filepath.Join(dir, "dl"), Name: name,
-		Listener: ln, Accept: AcceptAll, Interfaces: []string{"lo"}, Version: "test",
+		Listener: ln, Accept: datadir.AcceptAll, Interfaces: []string{"lo"}, Version: "test",
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: func() { close(ready) },
 	})
 	if err != nil {
@@ -55,8 +57,6 @@ func runTestDaemonIn(t *testing.T, name, dir string) (*Daemon, func()) {
 	return d, stop
 }
 
-func (d *Daemon) port() uint16 { return uint16(d.Addr().(*net.TCPAddr).Port) }
-
 // TestSpoofedDeviceID: a daemon advertises another device's ID. Sending
 // to it by name fails on the DTLS fingerprint, nothing is delivered, and
 // the address is flagged so it is never used again.
@@ -68,8 +68,8 @@ func TestSpoofedDeviceID(t *testing.T) {
 		t.Fatal(err)
 	}
 	lo := netip.MustParseAddr("127.0.0.1")
-	a.nearby.table.See(discovery.Sighting{
-		Record: discovery.Record{ID: victim.ID, Name: "victim", Port: int(mallory.port()), Version: discovery.Version},
+	a.nearby.Table().See(discovery.Sighting{
+		Record: discovery.Record{ID: victim.ID.String(), Name: "victim", Port: mallory.port(), Version: discovery.Version},
 		Addrs:  []netip.Addr{lo},
 	})
 	src := filepath.Join(t.TempDir(), "secret.txt")
@@ -79,7 +79,7 @@ func TestSpoofedDeviceID(t *testing.T) {
 	if err != nil || want != victim.ID {
 		t.Fatalf("Resolve: %s %v %v", addr, want, err)
 	}
-	id, err := a.manager.SendTo(addr, want, []string{src})
+	id, err := a.manager.Send(transfer.Direct(addr, want), []string{src})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,11 +87,11 @@ func TestSpoofedDeviceID(t *testing.T) {
 	for info, _ = a.manager.Get(id); !info.State.Final(); info, _ = a.manager.Get(id) {
 		<-a.manager.Changed()
 	}
-	if info.State != transfer.StateFailed || info.Code != transfer.CodeIdentityMismatch || !strings.Contains(info.Error, "flagged") {
+	if info.State != transfer.StateFailed || info.Code != proto.CodeIdentityMismatch || !strings.Contains(info.Error, "flagged") {
 		t.Fatalf("transfer: %+v", info)
 	}
 	// The flagged ID cannot link its hub to alpha's either.
-	if _, refusal := dialHub(t, a, signal.Message{Kind: signal.KindMesh, From: victim.ID.String(), Name: "victim"}); refusal.Code != signal.CodeIdentity {
+	if _, refusal := dialHub(t, a, signal.Message{Kind: signal.KindMesh, From: victim.ID.String(), Name: "victim"}); refusal.Code != proto.CodeIdentity {
 		t.Errorf("a mesh link with the flagged ID: got %+v", refusal)
 	}
 	if entries, _ := os.ReadDir(mallory.cfg.Downloads); len(entries) != 0 {
@@ -100,7 +100,7 @@ func TestSpoofedDeviceID(t *testing.T) {
 	if _, _, err := a.nearby.Resolve("victim"); err == nil || !strings.Contains(err.Error(), "flagged") {
 		t.Fatalf("Resolve after the mismatch: %v", err)
 	}
-	p, _ := a.nearby.table.Get(victim.ID)
+	p, _ := a.nearby.Get(victim.ID)
 	if len(p.Flagged) != 1 || p.Flagged[0] != lo {
 		t.Fatalf("flagged: %v", p.Flagged)
 	}
@@ -116,10 +116,10 @@ func TestConnectByAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.ID != b.ID() || p.Name != "beta" || !p.Manual {
+	if p.ID != b.ID().String() || p.Name != "beta" || !p.Manual {
 		t.Fatalf("connected peer: %+v", p)
 	}
-	f, err := LoadFile(a.cfg.DataDir)
+	f, err := a.dir.LoadConfig()
 	if err != nil || len(f.Connect) != 1 || f.Connect[0] != addr {
 		t.Fatalf("config: %+v %v", f, err)
 	}
@@ -137,10 +137,10 @@ func TestConnectByAddress(t *testing.T) {
 	if err != nil || tr.Code != identity.PairCode(b.ID(), a.ID()) {
 		t.Fatalf("trust: %+v %v", tr, err)
 	}
-	if !a.peers.Trusted(b.ID()) {
+	if !a.nearby.Trusts(b.ID()) {
 		t.Fatal("beta is not trusted")
 	}
-	if _, err := a.nearby.Untrust(b.ID().String()[:6]); err != nil || a.peers.Trusted(b.ID()) {
+	if _, err := a.nearby.Untrust(b.ID().String()[:6]); err != nil || a.nearby.Trusts(b.ID()) {
 		t.Fatalf("untrust: %v", err)
 	}
 }

@@ -31,7 +31,7 @@ type Backend interface {
 // Config configures Run.
 type Config struct {
 	Record     Record
-	Interfaces []string // names to use; empty means every suitable one
+	Interfaces []string // names to use; empty means every usable one (see Interfaces)
 	Backend    Backend
 	Table      *Table
 	// Cycle is how long one browse runs before the next starts afresh and
@@ -41,64 +41,16 @@ type Config struct {
 	Log   *slog.Logger
 }
 
-// virtualPrefixes name interfaces that do not lead to other devices:
-// container bridges, virtual machine networks and VPN tunnels.
-var virtualPrefixes = []string{"docker", "br-", "veth", "virbr", "vmnet", "vboxnet", "tun", "tap", "utun", "wg", "zt", "tailscale", "lxc", "cni", "flannel", "podman"}
-
-// Interfaces returns the interfaces to announce and browse on: the named
-// ones, or else every interface that is up, does multicast and is neither
-// loopback nor virtual.
-func Interfaces(names []string) []net.Interface {
-	all, err := net.Interfaces()
-	if err != nil {
-		return nil
-	}
-	var out []net.Interface
-	for _, ifi := range all {
-		if len(names) > 0 {
-			if slices.Contains(names, ifi.Name) && ifi.Flags&net.FlagUp != 0 {
-				out = append(out, ifi)
-			}
-			continue
-		}
-		if ifi.Flags&net.FlagUp == 0 || ifi.Flags&net.FlagMulticast == 0 || ifi.Flags&net.FlagLoopback != 0 {
-			continue
-		}
-		if slices.ContainsFunc(virtualPrefixes, func(p string) bool { return strings.HasPrefix(ifi.Name, p) }) {
-			continue
-		}
-		if len(usableAddrs(&ifi)) > 0 {
-			out = append(out, ifi)
-		}
-	}
-	return out
-}
-
-func usableAddrs(ifi *net.Interface) []netip.Addr {
-	addrs, _ := ifi.Addrs()
-	var out []netip.Addr
-	for _, a := range addrs {
-		if ipn, ok := a.(*net.IPNet); ok {
-			if ip, ok := netip.AddrFromSlice(ipn.IP); ok && usable(ip.Unmap()) {
-				out = append(out, ip.Unmap())
-			}
-		}
-	}
-	return out
-}
-
-func usable(a netip.Addr) bool {
-	return a.IsValid() && !a.IsUnspecified() && !a.IsLinkLocalUnicast() && !a.IsMulticast()
-}
-
 // fingerprint identifies the set of interfaces and their addresses, so a
 // change (sleep and wake, another Wi-Fi) is noticed.
-func fingerprint(ifaces []net.Interface) string {
+func fingerprint(ifaces []iface) string {
 	var b strings.Builder
 	for _, ifi := range ifaces {
 		b.WriteString(ifi.Name)
-		for _, a := range usableAddrs(&ifi) {
-			b.WriteString(" " + a.String())
+		for _, a := range ifi.addrs {
+			if usable(a) {
+				b.WriteString(" " + a.String())
+			}
 		}
 		b.WriteString(";")
 	}
@@ -106,9 +58,9 @@ func fingerprint(ifaces []net.Interface) string {
 }
 
 // Run announces the daemon and browses for others until ctx ends, feeding
-// the table. It never gives up: a failing socket is retried with backoff,
-// and a change of interfaces re-announces.
-func Run(ctx context.Context, cfg Config) {
+// the table, and returns nil. It never gives up: a failing socket is
+// retried with backoff, and a change of interfaces re-announces.
+func Run(ctx context.Context, cfg Config) error {
 	if cfg.Cycle == 0 {
 		cfg.Cycle = 10 * time.Second
 	}
@@ -124,20 +76,21 @@ func Run(ctx context.Context, cfg Config) {
 		}
 	}
 	for ctx.Err() == nil {
-		ifaces := Interfaces(cfg.Interfaces)
-		if len(ifaces) == 0 {
+		ifs := mdnsInterfaces(systemInterfaces(), cfg.Interfaces)
+		if len(ifs) == 0 {
 			cfg.Log.Debug("No network interface for discovery yet")
 			if !wait(5 * time.Second) {
-				return
+				return nil
 			}
 			continue
 		}
-		fp := fingerprint(ifaces)
+		fp := fingerprint(ifs)
+		ifaces := netInterfaces(ifs)
 		stop, err := cfg.Backend.Announce(cfg.Record.Instance(), cfg.Record.Port, cfg.Record.TXT(), ifaces)
 		if err != nil {
 			cfg.Log.Warn("Cannot announce on the network; retrying", "err", err, "in", backoff)
 			if !wait(backoff) {
-				return
+				return nil
 			}
 			backoff = min(backoff*2, time.Minute)
 			continue
@@ -152,7 +105,7 @@ func Run(ctx context.Context, cfg Config) {
 				break
 			}
 			backoff = time.Second
-			if fingerprint(Interfaces(cfg.Interfaces)) != fp {
+			if fingerprint(mdnsInterfaces(systemInterfaces(), cfg.Interfaces)) != fp {
 				cfg.Log.Info("Network interfaces changed; announcing again")
 				break
 			}
@@ -161,11 +114,12 @@ func Run(ctx context.Context, cfg Config) {
 		if err != nil && ctx.Err() == nil {
 			cfg.Log.Warn("Browsing failed; retrying", "err", err, "in", backoff)
 			if !wait(backoff) {
-				return
+				return nil
 			}
 			backoff = min(backoff*2, time.Minute)
 		}
 	}
+	return nil
 }
 
 // handle validates one answer and records it.

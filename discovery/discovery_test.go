@@ -3,20 +3,26 @@ package discovery
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base32"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
-
-	"github.com/ferry-dev/ferry/daemon/identity"
 )
 
-func testID(s string) identity.ID { return identity.ID(sha256.Sum256([]byte(s))) }
+// testID returns a device ID in text form, made the way the daemon makes
+// one: the SHA-256 of something, in base32 without padding.
+func testID(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:])
+}
 
 func sighting(name string, addr string) Sighting {
 	return Sighting{
@@ -40,7 +46,7 @@ func TestTXTRoundTrip(t *testing.T) {
 	if got.ID != r.ID || got.Port != 7466 || !strings.HasPrefix(r.Name, got.Name) || len(got.Name) > maxName {
 		t.Errorf("round trip: %+v", got)
 	}
-	if in := r.Instance(); len(in) > 63 || !strings.HasSuffix(in, "["+r.ID.Short()+"]") {
+	if in := r.Instance(); len(in) > 63 || !strings.HasSuffix(in, "["+r.Short()+"]") {
 		t.Errorf("instance %q", in)
 	}
 	if in := (Record{ID: testID("b"), Name: "a.b\x01c"}).Instance(); strings.ContainsAny(in, ".\x01") {
@@ -48,34 +54,79 @@ func TestTXTRoundTrip(t *testing.T) {
 	}
 }
 
+// TestTXTWireFormat pins the bytes other daemons parse; the expected
+// strings are what the daemon sent before device IDs became strings here.
+func TestTXTWireFormat(t *testing.T) {
+	r := Record{ID: testID("a"), Name: "Ana's laptop.é", Port: 7466, Version: Version}
+	want := []string{"id=ZKLYCEWKDO64V6WCGGZZUI64JWTYN37YCR6E44VZQB3YLL7OJC5Q", "v=1", "port=7466", "name=Ana's laptop.é"}
+	if got := r.TXT(); !slices.Equal(got, want) {
+		t.Errorf("TXT() = %q, want %q", got, want)
+	}
+	if got, want := r.Instance(), "Ana's laptop-é [ZKLY-CEWK]"; got != want {
+		t.Errorf("Instance() = %q, want %q", got, want)
+	}
+	if got, want := r.Short(), "ZKLY-CEWK"; got != want {
+		t.Errorf("Short() = %q, want %q", got, want)
+	}
+	p := Peer{ID: testID("phone")}
+	if got, want := p.Short(), "IVLJ-3JL7"; got != want {
+		t.Errorf("Peer.Short() = %q, want %q", got, want)
+	}
+	if got := (Peer{ID: "ABC"}).Short(); got != "ABC" {
+		t.Errorf("Short of a 3-character ID = %q", got)
+	}
+}
+
 func TestParseTXTBad(t *testing.T) {
-	id := "id=" + testID("a").String()
+	a := testID("a") // ends in Q: its last character carries one bit
+	id := "id=" + a
+	badID := func(v string) string {
+		return fmt.Sprintf("TXT id=%q is not a device ID: want 52 characters of A-Z and 2-7", v)
+	}
 	for _, c := range []struct {
 		txt  []string
 		want string
 	}{
-		{nil, "has no id"},
-		{[]string{"id=nonsense", "v=1", "port=1", "name=x"}, "TXT id"},
-		{[]string{id, "v=1", "port=0", "name=x"}, "not a port"},
-		{[]string{id, "v=1", "port=99999", "name=x"}, "not a port"},
-		{[]string{id, "v=x", "port=1", "name=x"}, "not a version"},
-		{[]string{id, "v=2", "port=1", "name=x"}, "version 2 is not supported"},
-		{[]string{id, "v=1", "port=1", "name="}, "name is empty"},
-		{[]string{id, "v=1", "port=1", "name=a\x00b"}, "control character"},
-		{[]string{id, "v=1", "port=1", "name=\xff"}, "not UTF-8"},
-		{[]string{id, id, "v=1", "port=1", "name=x"}, "appears twice"},
-		{[]string{id, "v=1", "port=1"}, "has no name"},
-		{[]string{"txtvers=1", "path=/"}, "has no id"}, // someone else's service of the same type
+		{nil, "TXT record has no id"},
+		{[]string{"id=nonsense", "v=1", "port=1", "name=x"}, badID("nonsense")},
+		{[]string{"id=", "v=1", "port=1", "name=x"}, badID("")},
+		{[]string{"id=" + strings.ToLower(a), "v=1", "port=1", "name=x"}, badID(strings.ToLower(a))},
+		{[]string{"id=" + a[:4] + "-" + a[4:], "v=1", "port=1", "name=x"}, badID(a[:4] + "-" + a[4:])},
+		{[]string{"id=" + a[:51], "v=1", "port=1", "name=x"}, badID(a[:51])},
+		{[]string{"id=" + a + "A", "v=1", "port=1", "name=x"}, badID(a + "A")},
+		{[]string{"id=" + a[:51] + "1", "v=1", "port=1", "name=x"}, badID(a[:51] + "1")},
+		{[]string{"id=" + a[:48] + "====", "v=1", "port=1", "name=x"}, badID(a[:48] + "====")},
+		{[]string{"id=" + a[:51] + "\n", "v=1", "port=1", "name=x"}, badID(a[:51] + "\n")},
+		{[]string{"id=" + a[:51] + "R", "v=1", "port=1", "name=x"}, badID(a[:51] + "R")}, // same bytes as a, stray low bit
+		{[]string{id, "v=1", "port=0", "name=x"}, `TXT port="0" is not a port`},
+		{[]string{id, "v=1", "port=99999", "name=x"}, `TXT port="99999" is not a port`},
+		{[]string{id, "v=x", "port=1", "name=x"}, `TXT v="x" is not a version`},
+		{[]string{id, "v=2", "port=1", "name=x"}, "discovery version 2 is not supported (this daemon speaks 1)"},
+		{[]string{id, "v=1", "port=1", "name="}, "TXT name is empty, too long or not UTF-8"},
+		{[]string{id, "v=1", "port=1", "name=a\x00b"}, "TXT name contains a control character"},
+		{[]string{id, "v=1", "port=1", "name=\xff"}, "TXT name is empty, too long or not UTF-8"},
+		{[]string{id, "ID=" + a, "v=1", "port=1", "name=x"}, `TXT key "id" appears twice`},
+		{[]string{id, "v=1", "port=1"}, "TXT record has no name"},
+		{[]string{"txtvers=1", "path=/"}, "TXT record has no id"}, // someone else's service of the same type
 	} {
 		_, err := ParseTXT(c.txt)
-		if err == nil || !strings.Contains(err.Error(), c.want) {
+		if err == nil || err.Error() != c.want {
 			t.Errorf("ParseTXT(%q) = %v, want %q", c.txt, err, c.want)
 		}
 	}
 }
 
+func TestParseTXTGood(t *testing.T) {
+	for _, id := range []string{testID("a"), testID("phone"), strings.Repeat("A", 52), strings.Repeat("7", 51) + "Q"} {
+		r, err := ParseTXT([]string{"ID=" + id, "V=1", "Port=7466", "name=x", "flag"})
+		if err != nil || r.ID != id || r.Port != 7466 || r.Name != "x" {
+			t.Errorf("ParseTXT with id %s = %+v, %v", id, r, err)
+		}
+	}
+}
+
 func FuzzParseTXT(f *testing.F) {
-	f.Add("id="+testID("a").String(), "v=1", "port=7466", "name=laptop")
+	f.Add("id="+testID("a"), "v=1", "port=7466", "name=laptop")
 	f.Add("id=", "v=", "port=", "name=")
 	f.Add("x", "=", "==", "name==")
 	f.Fuzz(func(t *testing.T, a, b, c, d string) {
@@ -83,7 +134,7 @@ func FuzzParseTXT(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if r.Port < 1 || r.Port > 65535 || r.Version != Version || r.Name == "" || len(r.Name) > maxName {
+		if !validID(r.ID) || r.Port < 1 || r.Port > 65535 || r.Version != Version || r.Name == "" || len(r.Name) > maxName {
 			t.Fatalf("accepted %+v", r)
 		}
 		if _, err := ParseTXT(r.TXT()); err != nil {
@@ -177,14 +228,14 @@ func TestTableFlagAndFind(t *testing.T) {
 	if got, err := tab.Find("PHONE"); err != nil || got.ID != p.ID {
 		t.Fatalf("by name: %v %v", got, err)
 	}
-	if got, err := tab.Find(p.ID.Short()); err != nil || got.ID != p.ID {
+	if got, err := tab.Find(p.Short()); err != nil || got.ID != p.ID {
 		t.Fatalf("by short ID: %v %v", got, err)
 	}
-	if got, err := tab.Find(strings.ToLower(p.ID.String()[:6])); err != nil || got.ID != p.ID {
+	if got, err := tab.Find(strings.ToLower(p.ID[:6])); err != nil || got.ID != p.ID {
 		t.Fatalf("by lower-case ID prefix: %v %v", got, err)
 	}
 	_, err := tab.Find("laptop")
-	if err == nil || !strings.Contains(err.Error(), "matches 2 devices") || !strings.Contains(err.Error(), testID("laptop").Short()) {
+	if err == nil || !strings.Contains(err.Error(), "matches 2 devices") || !strings.Contains(err.Error(), shortID(testID("laptop"))) {
 		t.Fatalf("ambiguous: %v", err)
 	}
 	if _, err := tab.Find("tablet"); err == nil || !strings.Contains(err.Error(), "ferry peers") {

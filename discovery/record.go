@@ -1,16 +1,13 @@
-// Package discovery finds other ferry daemons on the local network with
-// mDNS/DNS-SD and keeps a table of them.
 package discovery
 
 import (
+	"encoding/base32"
 	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/ferry-dev/ferry/daemon/identity"
 )
 
 // ServiceType is the DNS-SD service type ferry daemons announce.
@@ -23,18 +20,52 @@ const Version = 1
 // TXT string may hold.
 const maxName = 200
 
+// idEncoding is the text form of a device ID: its 32 bytes (the SHA-256 of
+// the device's certificate) as 52 base32 characters, A–Z and 2–7, without
+// padding. The daemon's identity package defines the same form; discovery
+// keeps its own copy so it needs nothing from the daemon.
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// idLen is the length of a device ID in text form.
+const idLen = 52
+
+// validID reports whether s is a device ID exactly as a daemon writes it.
+// The round trip refuses lower case, dashes, the newlines the base32 decoder
+// skips and a last character with stray low bits, so that one device has
+// one ID string and one entry in the table.
+func validID(s string) bool {
+	if len(s) != idLen {
+		return false
+	}
+	b, err := idEncoding.DecodeString(s)
+	return err == nil && len(b) == 32 && idEncoding.EncodeToString(b) == s
+}
+
+// shortID returns the first eight characters of a device ID, grouped for
+// reading aloud ("ABCD-EFGH"), as the daemon's identity package does. An
+// ID too short to group is returned as it is.
+func shortID(id string) string {
+	if len(id) < 8 {
+		return id
+	}
+	return id[:4] + "-" + id[4:8]
+}
+
 // Record is what a daemon announces about itself.
 type Record struct {
-	ID      identity.ID
+	ID      string // device ID in text form: 52 characters of A–Z and 2–7
 	Name    string
 	Port    int
 	Version int
 }
 
+// Short returns the device ID's short form, as in "ABCD-EFGH".
+func (r Record) Short() string { return shortID(r.ID) }
+
 // TXT encodes r as DNS-SD TXT strings, each under 255 bytes.
 func (r Record) TXT() []string {
 	return []string{
-		"id=" + r.ID.String(),
+		"id=" + r.ID,
 		"v=" + strconv.Itoa(Version),
 		"port=" + strconv.Itoa(r.Port),
 		"name=" + truncate(r.Name, maxName),
@@ -44,7 +75,7 @@ func (r Record) TXT() []string {
 // Instance is the DNS-SD instance name: the device name made unique with
 // the short device ID, within the 63 bytes of a DNS label.
 func (r Record) Instance() string {
-	suffix := " [" + r.ID.Short() + "]"
+	suffix := " [" + r.Short() + "]"
 	return truncate(strings.Map(func(r rune) rune {
 		if r == '.' || unicode.IsControl(r) {
 			return '-'
@@ -81,11 +112,10 @@ func ParseTXT(txt []string) (Record, error) {
 		seen[k] = true
 		switch k {
 		case "id":
-			id, err := identity.ParseID(v)
-			if err != nil {
-				return r, fmt.Errorf("TXT id: %w", err)
+			if !validID(v) {
+				return r, fmt.Errorf("TXT id=%q is not a device ID: want %d characters of A-Z and 2-7", v, idLen)
 			}
-			r.ID = id
+			r.ID = v
 		case "v":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 {

@@ -9,13 +9,11 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/ferry-dev/ferry/daemon/identity"
 )
 
 // Peer is one daemon in the table.
 type Peer struct {
-	ID        identity.ID  `json:"id"`
+	ID        string       `json:"id"` // device ID in text form
 	Name      string       `json:"name"`
 	Addrs     []netip.Addr `json:"addrs"`
 	Port      int          `json:"port"`
@@ -27,6 +25,9 @@ type Peer struct {
 	// the advertised ID; they are never used again.
 	Flagged []netip.Addr `json:"flagged,omitempty"`
 }
+
+// Short returns the device ID's short form, as in "ABCD-EFGH".
+func (p Peer) Short() string { return shortID(p.ID) }
 
 // Addr returns the address to reach the peer's hub at, or false if every
 // address is flagged.
@@ -66,21 +67,21 @@ type Event struct {
 // Table holds the daemons seen recently. An entry not seen again within
 // the TTL is removed, unless it was added by address.
 type Table struct {
-	self    identity.ID
+	self    string
 	ttl     time.Duration
 	onEvent func(Event)
 
 	mu    sync.Mutex
-	peers map[identity.ID]*Peer
+	peers map[string]*Peer
 }
 
 // NewTable returns an empty table that ignores self and calls onEvent (if
 // not nil) for every change, outside its lock, in order.
-func NewTable(self identity.ID, ttl time.Duration, onEvent func(Event)) *Table {
+func NewTable(self string, ttl time.Duration, onEvent func(Event)) *Table {
 	if onEvent == nil {
 		onEvent = func(Event) {}
 	}
-	return &Table{self: self, ttl: ttl, onEvent: onEvent, peers: make(map[identity.ID]*Peer)}
+	return &Table{self: self, ttl: ttl, onEvent: onEvent, peers: make(map[string]*Peer)}
 }
 
 // See records a sighting.
@@ -127,7 +128,7 @@ func (p *Peer) clone() Peer {
 }
 
 // Remove drops a peer: it said goodbye, or stopped answering.
-func (t *Table) Remove(id identity.ID) {
+func (t *Table) Remove(id string) {
 	t.mu.Lock()
 	p := t.peers[id]
 	delete(t.peers, id)
@@ -138,7 +139,7 @@ func (t *Table) Remove(id identity.ID) {
 }
 
 // Flag marks addr of peer id as presenting another identity.
-func (t *Table) Flag(id identity.ID, addr netip.Addr) {
+func (t *Table) Flag(id string, addr netip.Addr) {
 	t.mu.Lock()
 	p := t.peers[id]
 	if p == nil || slices.Contains(p.Flagged, addr) {
@@ -168,14 +169,14 @@ func (t *Table) Expire() {
 	}
 }
 
-// Run expires entries until ctx ends.
-func (t *Table) Run(ctx context.Context) {
+// Run expires entries until ctx ends, and returns nil.
+func (t *Table) Run(ctx context.Context) error {
 	tick := time.NewTicker(t.ttl / 4)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-tick.C:
 			t.Expire()
 		}
@@ -183,7 +184,7 @@ func (t *Table) Run(ctx context.Context) {
 }
 
 // Get returns the peer with the given ID.
-func (t *Table) Get(id identity.ID) (Peer, bool) {
+func (t *Table) Get(id string) (Peer, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	p := t.peers[id]
@@ -205,7 +206,7 @@ func (t *Table) List() []Peer {
 		if out[i].Name != out[j].Name {
 			return out[i].Name < out[j].Name
 		}
-		return out[i].ID.String() < out[j].ID.String()
+		return out[i].ID < out[j].ID
 	})
 	return out
 }
@@ -224,7 +225,7 @@ func (t *Table) Find(query string) (Peer, error) {
 		if strings.EqualFold(p.Name, q) {
 			byName = append(byName, p)
 		}
-		if len(idq) >= 4 && strings.HasPrefix(p.ID.String(), idq) {
+		if len(idq) >= 4 && strings.HasPrefix(p.ID, idq) {
 			byID = append(byID, p)
 		}
 	}
@@ -240,7 +241,7 @@ func (t *Table) Find(query string) (Peer, error) {
 	}
 	var names []string
 	for _, p := range matches {
-		names = append(names, fmt.Sprintf("%s (%s)", p.Name, p.ID.Short()))
+		names = append(names, fmt.Sprintf("%s (%s)", p.Name, p.Short()))
 	}
 	return Peer{}, fmt.Errorf("%q matches %d devices: %s; use more of the device ID", q, len(matches), strings.Join(names, ", "))
 }

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"text/template"
 	"unicode"
-
-	"github.com/ferry-dev/ferry/daemon"
 )
 
 // Name is the service's name with every service manager: the systemd unit
@@ -56,8 +54,10 @@ type Options struct {
 // file or a command line.
 func (o Options) Check() error {
 	if o.Name != "" {
-		if err := daemon.CheckName(o.Name); err != nil {
-			return err
+		// The CLI applies the full rule for names; this keeps a line
+		// break or other control character out of a unit file.
+		if strings.IndexFunc(o.Name, unicode.IsControl) >= 0 {
+			return fmt.Errorf("the device name %q contains a control character", o.Name)
 		}
 	}
 	if o.Port < 0 || o.Port > 65535 {

@@ -6,11 +6,9 @@ package installer
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -21,8 +19,6 @@ import (
 	"time"
 
 	"github.com/kardianos/service"
-
-	"github.com/ferry-dev/ferry/daemon"
 )
 
 // ErrNotInstalled is returned when ferry is not registered in the scope
@@ -115,9 +111,6 @@ func Install(o Options) (Result, error) {
 	if err := checkDownloads(o.Downloads, o.UserName); err != nil {
 		return res, err
 	}
-	if err := checkPort(o.Port, o.DataDir); err != nil {
-		return res, err
-	}
 	if err := Usable(o.Scope); err != nil {
 		return res, err
 	}
@@ -166,26 +159,6 @@ func checkDownloads(dir, owner string) error {
 		}
 	}
 	return nil
-}
-
-// checkPort fails when another program holds the port. A ferry daemon of
-// the same data folder holding it is fine: installing replaces it.
-func checkPort(port int, dataDir string) error {
-	if port == 0 {
-		port = daemon.DefaultPort
-	}
-	ln, err := net.Listen("tcp", ":"+strconv.Itoa(port))
-	if err == nil {
-		ln.Close()
-		return nil
-	}
-	if b, rerr := os.ReadFile(filepath.Join(dataDir, daemon.APIFile)); rerr == nil {
-		var info daemon.APIInfo
-		if json.Unmarshal(b, &info) == nil && strings.HasSuffix(info.Addr, ":"+strconv.Itoa(port)) {
-			return nil
-		}
-	}
-	return fmt.Errorf("port %d is in use by another program: pick another with --port", port)
 }
 
 // lingerHint tells how to keep a user unit running without a login.

@@ -6,46 +6,41 @@ import (
 	"time"
 
 	"github.com/kardianos/service"
-
-	"github.com/ferry-dev/ferry/daemon"
 )
 
 // StopTimeout bounds how long Stop waits for the daemon to save the state of
 // its transfers; the unit files give the service manager a little longer.
 const StopTimeout = 20 * time.Second
 
-// Program runs a daemon under a service manager. Start returns once the
-// daemon listens; Stop cancels it and waits until it has saved its state.
+// Program runs a daemon under a service manager. Start runs it in the
+// background; Stop cancels it and waits until it has saved its state.
+// Anything that can fail before serving (a bad config, a port in use) is
+// checked by the caller before the service manager is involved.
 type Program struct {
-	Config daemon.Config
+	// Run serves until its context ends.
+	Run func(ctx context.Context) error
 
-	d      *daemon.Daemon
 	cancel context.CancelFunc
-	exited chan struct{} // closed when the daemon's Run returns
+	exited chan struct{} // closed when Run returns
 	err    error         // what Run returned, once exited is closed
 }
 
 var _ service.Interface = (*Program)(nil)
 
-// Start creates the daemon, which binds its port, and serves in the
-// background. Errors such as a port in use are returned here.
+// Start runs the daemon in the background.
 func (p *Program) Start(service.Service) error {
-	d, err := daemon.New(p.Config)
-	if err != nil {
-		return err
+	if p.Run == nil {
+		return fmt.Errorf("nothing to run")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p.d, p.cancel = d, cancel
+	p.cancel = cancel
 	p.exited = make(chan struct{})
 	go func() {
-		p.err = d.Run(ctx)
+		p.err = p.Run(ctx)
 		close(p.exited)
 	}()
 	return nil
 }
-
-// Daemon returns the daemon once Start has succeeded.
-func (p *Program) Daemon() *daemon.Daemon { return p.d }
 
 // Stop asks the daemon to stop and waits for it, at most StopTimeout.
 func (p *Program) Stop(service.Service) error {
@@ -61,9 +56,10 @@ func (p *Program) Stop(service.Service) error {
 	}
 }
 
-// Run runs p under the service manager until the manager stops it, ctx
-// ends (a signal, when started by hand) or the daemon fails.
-func Run(ctx context.Context, p *Program) error {
+// Run runs run under the service manager until the manager stops it, ctx
+// ends (a signal, when started by hand) or run returns.
+func Run(ctx context.Context, run func(ctx context.Context) error) error {
+	p := &Program{Run: run}
 	wait := func() {
 		select {
 		case <-ctx.Done():

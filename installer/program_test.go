@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -14,6 +15,9 @@ import (
 	"testing"
 
 	"github.com/ferry-dev/ferry/daemon"
+	"github.com/ferry-dev/ferry/daemon/datadir"
+	"github.com/ferry-dev/ferry/daemon/identity"
+	"github.com/ferry-dev/ferry/daemon/transfer"
 )
 
 func testConfig(t *testing.T, name string, accept string) daemon.Config {
@@ -34,20 +38,24 @@ func testConfig(t *testing.T, name string, accept string) daemon.Config {
 // would: Start, reach the API, Stop in the middle of a transfer, and finds
 // the transfer's resume state saved.
 func TestProgramLifecycle(t *testing.T) {
-	cfg := testConfig(t, "service", daemon.AcceptAll)
+	cfg := testConfig(t, "service", datadir.AcceptAll)
 	ready := make(chan struct{})
 	cfg.Ready = func() { close(ready) }
-	p := &Program{Config: cfg}
+	d, err := daemon.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Program{Run: d.Run}
 	if err := p.Start(nil); err != nil {
 		t.Fatal(err)
 	}
 	<-ready
 
-	info, err := os.ReadFile(filepath.Join(cfg.DataDir, daemon.APIFile))
+	info, err := os.ReadFile(filepath.Join(cfg.DataDir, datadir.APIFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var api daemon.APIInfo
+	var api datadir.APIInfo
 	json.Unmarshal(info, &api)
 	resp, err := http.Get("http://" + api.Addr + "/api/status")
 	if err != nil {
@@ -60,7 +68,7 @@ func TestProgramLifecycle(t *testing.T) {
 	}
 
 	// A sender on loopback with a file large enough to be cut mid-way.
-	scfg := testConfig(t, "sender", daemon.AcceptNone)
+	scfg := testConfig(t, "sender", datadir.AcceptNone)
 	sender, err := daemon.New(scfg)
 	if err != nil {
 		t.Fatal(err)
@@ -73,12 +81,12 @@ func TestProgramLifecycle(t *testing.T) {
 	f, _ := os.Create(src)
 	io.CopyN(f, rand.Reader, 256<<20)
 	f.Close()
-	if _, err := sender.Transfers().Send(p.Daemon().Addr().String(), []string{src}); err != nil {
+	if _, err := sender.Transfers().Send(transfer.Direct(d.Addr().String(), identity.ID{}), []string{src}); err != nil {
 		t.Fatal(err)
 	}
 
 	// Stop the service once the receiver holds part of the file.
-	recv := p.Daemon().Transfers()
+	recv := d.Transfers()
 	for held := int64(0); held < 20<<20; {
 		<-recv.Changed()
 		for _, in := range recv.List() {
@@ -91,8 +99,8 @@ func TestProgramLifecycle(t *testing.T) {
 	if err := p.Stop(nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(cfg.DataDir, daemon.APIFile)); !os.IsNotExist(err) {
-		t.Errorf("%s is left behind after Stop: %v", daemon.APIFile, err)
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, datadir.APIFile)); !os.IsNotExist(err) {
+		t.Errorf("%s is left behind after Stop: %v", datadir.APIFile, err)
 	}
 
 	states, _ := filepath.Glob(filepath.Join(cfg.DataDir, "transfers", "*.json"))
@@ -119,14 +127,17 @@ func TestProgramLifecycle(t *testing.T) {
 	}
 }
 
-// TestProgramStartFails returns the daemon's error from Start, as a service
-// manager needs to report it.
-func TestProgramStartFails(t *testing.T) {
-	cfg := testConfig(t, "bad\x07name", daemon.AcceptNone)
-	defer cfg.Listener.Close()
-	err := (&Program{Config: cfg}).Start(nil)
-	if err == nil || !strings.Contains(err.Error(), "control character") {
-		t.Fatalf("Start: %v", err)
+// TestProgramRunFails returns what the daemon's Run returned from Stop, as
+// a service manager needs to report it.
+func TestProgramRunFails(t *testing.T) {
+	failed := errors.New("serving: the listener closed")
+	p := &Program{Run: func(context.Context) error { return failed }}
+	if err := p.Start(nil); err != nil {
+		t.Fatal(err)
+	}
+	<-p.exited
+	if err := p.Stop(nil); err != failed {
+		t.Fatalf("Stop: %v", err)
 	}
 	if err := (&Program{}).Stop(nil); err != nil {
 		t.Fatalf("Stop before Start: %v", err)

@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/ferry-dev/ferry/daemon/proto"
 	"github.com/ferry-dev/ferry/daemon/signal"
 )
 
@@ -22,12 +23,15 @@ type guest struct {
 func (m *Mesh) openGuest(p signal.Peer, c *signal.Conn) (signal.Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.ctx.Err() != nil {
+		return nil, errStopping
+	}
 	if p.ID == m.self || m.links[p.ID] != nil {
-		return nil, &signal.ProtocolError{Code: signal.CodeIdentity, Text: "that ID belongs to a daemon"}
+		return nil, &proto.Error{Code: proto.CodeIdentity, Text: "that ID belongs to a daemon"}
 	}
 	old := m.guests[p.ID]
 	if old == nil && len(m.guests) >= m.cfg.MaxGuests {
-		return nil, &signal.ProtocolError{Code: signal.CodeTooMany, Text: fmt.Sprintf("this daemon has its limit of %d guests", m.cfg.MaxGuests)}
+		return nil, &proto.Error{Code: proto.CodeTooMany, Text: fmt.Sprintf("this daemon has its limit of %d guests", m.cfg.MaxGuests)}
 	}
 	g := &guest{m: m, id: p.ID, name: guestName(p.Name, p.ID), conn: c}
 	if old != nil {
@@ -83,17 +87,17 @@ func (g *guest) Handle(msg signal.Message) {
 	}
 	reply := func(r signal.Message) { g.conn.Queue(r) }
 	fail := func(err error) {
-		pe := err.(*signal.ProtocolError)
+		pe := err.(*proto.Error)
 		reply(signal.Message{Type: signal.TypeError, Code: pe.Code, Text: pe.Text, Room: msg.Room})
 	}
 	switch {
 	case routed(msg.Type):
 		if msg.To == "" {
-			reply(signal.Message{Type: signal.TypeError, Code: signal.CodeBadMessage, Text: msg.Type + " needs to", Conn: msg.Conn, Session: msg.Session})
+			reply(signal.Message{Type: signal.TypeError, Code: proto.CodeBadMessage, Text: msg.Type + " needs to", Conn: msg.Conn, Session: msg.Session})
 			return
 		}
 		msg.From, msg.Name = g.id, g.name
-		if err := m.deliver(msg); err != nil {
+		if err := m.deliver(msg, true); err != nil {
 			if r, ok := noPeer(msg); ok {
 				reply(r)
 			}
@@ -119,7 +123,7 @@ func (g *guest) Handle(msg signal.Message) {
 		m.mu.Unlock()
 		m.publish(true)
 	default:
-		reply(signal.Message{Type: signal.TypeError, Code: signal.CodeBadMessage, Text: "a guest does not send " + msg.Type})
+		reply(signal.Message{Type: signal.TypeError, Code: proto.CodeBadMessage, Text: "a guest does not send " + msg.Type})
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ferry-dev/ferry/daemon/identity"
+	"github.com/ferry-dev/ferry/daemon/proto"
 	"github.com/ferry-dev/ferry/daemon/signal"
 )
 
@@ -38,14 +39,18 @@ func (l *link) hasGuest(id string) bool {
 func (m *Mesh) attach(id identity.ID, name string, c *signal.Conn, dialed bool) (*link, error) {
 	key := id.String()
 	m.mu.Lock()
+	if m.ctx.Err() != nil {
+		m.mu.Unlock()
+		return nil, errStopping
+	}
 	old := m.links[key]
 	if old == nil && len(m.links) >= m.cfg.MaxLinks {
 		m.mu.Unlock()
-		return nil, &signal.ProtocolError{Code: signal.CodeTooMany, Text: fmt.Sprintf("this daemon has its limit of %d links", m.cfg.MaxLinks)}
+		return nil, &proto.Error{Code: proto.CodeTooMany, Text: fmt.Sprintf("this daemon has its limit of %d links", m.cfg.MaxLinks)}
 	}
 	if old != nil && old.dialed != dialed && old.dialed == (m.self < key) {
 		m.mu.Unlock()
-		return nil, &signal.ProtocolError{Code: signal.CodeBusy, Text: "the daemons are already linked"}
+		return nil, &proto.Error{Code: proto.CodeBusy, Text: "the daemons are already linked"}
 	}
 	l := &link{m: m, id: id, key: key, name: name, conn: c, dialed: dialed}
 	m.links[key] = l
@@ -129,7 +134,7 @@ func (l *link) Handle(msg signal.Message) {
 			}
 			return
 		}
-		m.deliver(msg)
+		m.deliver(msg, msg.From != l.key)
 	default:
 		m.mu.Unlock()
 	}
@@ -201,9 +206,7 @@ func (m *Mesh) keep(ctx context.Context, id identity.ID, addr func() (string, bo
 		return
 	}
 	backoff := minBackoff
-	m.mu.Lock()
-	hello := signal.Message{Kind: signal.KindMesh, From: m.self, Name: m.cfg.Name, Port: m.port}
-	m.mu.Unlock()
+	hello := signal.Message{Kind: signal.KindMesh, From: m.self, Name: m.cfg.Name, Port: m.cfg.Port}
 	for ctx.Err() == nil {
 		m.mu.Lock()
 		l := m.links[key]

@@ -10,12 +10,16 @@
 //
 // Presence is a hint, as discovery is: a transfer between daemons still
 // proves the device ID with DTLS before any file is accepted.
+//
+// The mesh owns links, guests, presence and code rooms. It does not own the
+// hub (package signal serves the WebSocket and hands links and guests to
+// Open) nor what routed messages set up: those for this daemon go to
+// Config.Local, with the sender's kind and a Reply that routes back.
 package mesh
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -24,6 +28,7 @@ import (
 	"time"
 
 	"github.com/ferry-dev/ferry/daemon/identity"
+	"github.com/ferry-dev/ferry/daemon/proto"
 	"github.com/ferry-dev/ferry/daemon/signal"
 )
 
@@ -31,10 +36,11 @@ import (
 type Config struct {
 	ID   identity.ID
 	Name string
-	// Hub, if set, is tried first by Send: daemons connected directly for a
-	// transfer.
-	Hub *signal.Hub
-	// Local handles signaling messages addressed to this daemon.
+	// Port is the hub port this daemon serves on, told to the daemons it
+	// links to so they can link back.
+	Port int
+	// Local handles signaling messages addressed to this daemon; nil
+	// answers them no-peer.
 	Local     signal.Handler
 	Log       *slog.Logger
 	MaxGuests int           // guests at once; 0 means 64
@@ -58,9 +64,11 @@ type Config struct {
 
 // Errors with a wire code, for callers and for guests.
 var (
-	ErrNoPeer   = &signal.ProtocolError{Code: signal.CodeNoPeer, Text: "nobody with that ID is connected"}
-	ErrNoRoom   = &signal.ProtocolError{Code: signal.CodeNoRoom, Text: "there is no room with that code; check the code, or the room expired"}
-	ErrRoomFull = &signal.ProtocolError{Code: signal.CodeRoomFull, Text: "the room is full"}
+	ErrNoPeer   = &proto.Error{Code: proto.CodeNoPeer, Text: "nobody with that ID is connected"}
+	ErrNoRoom   = &proto.Error{Code: proto.CodeNoRoom, Text: "there is no room with that code; check the code, or the room expired"}
+	ErrRoomFull = &proto.Error{Code: proto.CodeRoomFull, Text: "the room is full"}
+	// errStopping refuses links and guests once Run is ending.
+	errStopping = &proto.Error{Code: proto.CodeBusy, Text: "this daemon is shutting down"}
 )
 
 // Mesh is one daemon's part of the signaling mesh.
@@ -78,11 +86,11 @@ type Mesh struct {
 	rooms   map[string]*room
 	joined  []string // code rooms this daemon is in
 	seq     uint64
-	port    int
 	notify  chan struct{}
 }
 
-// New returns a mesh with no links. Close stops it.
+// New returns a mesh with no links. It takes guests and links, and Want
+// dials, at once; Run expires rooms and, when its context ends, stops it.
 func New(cfg Config) *Mesh {
 	if cfg.MaxGuests == 0 {
 		cfg.MaxGuests = 64
@@ -125,37 +133,25 @@ func (m *Mesh) Joined() []string {
 	return slices.Clone(m.joined)
 }
 
-// Close drops every link and guest and stops dialing.
-func (m *Mesh) Close() {
+// close drops every link and guest, stops dialing and waits for the
+// dialers to return.
+func (m *Mesh) close() {
 	m.cancel()
 	m.mu.Lock()
 	var conns []*signal.Conn
-	for _, l := range m.links {
+	for id, l := range m.links {
 		conns = append(conns, l.conn)
+		delete(m.links, id) // gone by choice, not lost: no Lost call
 	}
-	for _, g := range m.guests {
+	for id, g := range m.guests {
 		conns = append(conns, g.conn)
+		delete(m.guests, id)
 	}
 	m.mu.Unlock()
 	for _, c := range conns {
 		c.Close()
 	}
 	m.wg.Wait()
-}
-
-// SetPort sets the hub port this daemon tells the daemons it links to.
-func (m *Mesh) SetPort(port int) {
-	m.mu.Lock()
-	m.port = port
-	m.mu.Unlock()
-}
-
-// SetLocal sets the handler of messages for this daemon, for wiring that
-// must create the mesh first.
-func (m *Mesh) SetLocal(h signal.Handler) {
-	m.mu.Lock()
-	m.cfg.Local = h
-	m.mu.Unlock()
 }
 
 // Changed returns a channel closed at the next change of the view.
@@ -173,13 +169,13 @@ func (m *Mesh) Open(p signal.Peer, c *signal.Conn) (signal.Session, error) {
 	case signal.KindMesh:
 		id, err := identity.ParseID(p.ID)
 		if err != nil {
-			return nil, &signal.ProtocolError{Code: signal.CodeIdentity, Text: err.Error()}
+			return nil, &proto.Error{Code: proto.CodeIdentity, Text: err.Error()}
 		}
 		if p.ID == m.self {
-			return nil, &signal.ProtocolError{Code: signal.CodeIdentity, Text: "that is this daemon's ID"}
+			return nil, &proto.Error{Code: proto.CodeIdentity, Text: "that is this daemon's ID"}
 		}
 		if m.cfg.Flagged != nil && m.cfg.Flagged(id) {
-			return nil, &signal.ProtocolError{Code: signal.CodeIdentity, Text: "that device ID answered with another certificate here"}
+			return nil, &proto.Error{Code: proto.CodeIdentity, Text: "that device ID answered with another certificate here"}
 		}
 		l, err := m.attach(id, p.Name, c, false)
 		if err == nil && m.cfg.Linked != nil && p.Port > 0 {
@@ -189,28 +185,24 @@ func (m *Mesh) Open(p signal.Peer, c *signal.Conn) (signal.Session, error) {
 		}
 		return l, err
 	}
-	return nil, &signal.ProtocolError{Code: signal.CodeBadMessage, Text: "unknown kind of connection"}
+	return nil, &proto.Error{Code: proto.CodeBadMessage, Text: "unknown kind of connection"}
 }
 
-// Send sends a signaling message from this daemon to peer to: directly if
-// it is connected to the hub for a transfer, otherwise through the mesh.
+// Send sends a signaling message from this daemon to peer to through the
+// mesh: to a local guest, or over the link to the daemon to is, or is a
+// guest of.
 func (m *Mesh) Send(to string, msg signal.Message) error {
-	if m.cfg.Hub != nil {
-		err := m.cfg.Hub.Send(to, msg)
-		if !errors.Is(err, signal.ErrNotConnected) {
-			return err
-		}
-	}
 	if to == m.self {
 		return fmt.Errorf("sending %s to this daemon: %w", msg.Type, ErrNoPeer)
 	}
 	msg.From, msg.Name, msg.To = m.self, m.cfg.Name, to
-	return m.deliver(msg)
+	return m.deliver(msg, false)
 }
 
 // deliver hands msg to msg.To: this daemon, a local guest, or the daemon the
-// peer is connected to.
-func (m *Mesh) deliver(msg signal.Message) error {
+// peer is connected to. guest says whether the sender is a guest, which the
+// caller knows from the connection the message came on.
+func (m *Mesh) deliver(msg signal.Message, guest bool) error {
 	m.mu.Lock()
 	var c *signal.Conn
 	local := msg.To == m.self
@@ -220,13 +212,15 @@ func (m *Mesh) deliver(msg signal.Message) error {
 	m.mu.Unlock()
 	switch {
 	case local:
-		m.mu.Lock()
-		h := m.cfg.Local
-		m.mu.Unlock()
-		if h == nil {
+		if m.cfg.Local == nil {
 			return ErrNoPeer
 		}
-		h.HandleSignal(signal.Peer{ID: msg.From, Name: msg.Name}, msg)
+		from := signal.Peer{ID: msg.From, Name: msg.Name, Kind: signal.KindPeer,
+			Reply: func(r signal.Message) error { return m.Send(msg.From, r) }}
+		if guest {
+			from.Kind = signal.KindGuest
+		}
+		m.cfg.Local.HandleSignal(from, msg)
 		return nil
 	case c == nil:
 		return ErrNoPeer
@@ -268,7 +262,7 @@ func noPeer(msg signal.Message) (signal.Message, bool) {
 		return signal.Message{}, false
 	}
 	return signal.Message{
-		Type: signal.TypeError, Code: signal.CodeNoPeer, From: msg.To, To: msg.From,
+		Type: signal.TypeError, Code: proto.CodeNoPeer, From: msg.To, To: msg.From,
 		Conn: msg.Conn, Session: msg.Session,
 		Text: fmt.Sprintf("nobody called %s is connected", msg.To),
 	}, true
@@ -382,14 +376,16 @@ func (m *Mesh) publish(toLinks bool) {
 	}
 }
 
-// Run expires empty rooms until ctx ends.
-func (m *Mesh) Run(ctx context.Context) {
+// Run expires empty rooms until ctx ends, then drops every link and guest,
+// stops dialing, waits for its goroutines and returns nil.
+func (m *Mesh) Run(ctx context.Context) error {
 	t := time.NewTicker(m.cfg.RoomTTL / 60)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			m.close()
+			return nil
 		case <-t.C:
 			m.Expire()
 		}

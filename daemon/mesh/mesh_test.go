@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ferry-dev/ferry/daemon/identity"
+	"github.com/ferry-dev/ferry/daemon/proto"
 	"github.com/ferry-dev/ferry/daemon/signal"
 	"github.com/gorilla/websocket"
 )
@@ -24,10 +25,25 @@ func newTestMesh(t *testing.T, cfg Config) *Mesh {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.ID, cfg.Name = id.ID, "alpha"
-	m := New(cfg)
-	t.Cleanup(m.Close)
-	return m
+	cfg.ID = id.ID
+	if cfg.Name == "" {
+		cfg.Name = "alpha"
+	}
+	return New(cfg)
+}
+
+// runMesh runs m until the test ends and checks that Run stops cleanly.
+func runMesh(t *testing.T, m *Mesh) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	})
 }
 
 // TestRoomExpiry: an empty room lives for the TTL and is gone after it; a
@@ -37,7 +53,11 @@ func TestRoomExpiry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
-		go m.Run(ctx)
+		go func() {
+			if err := m.Run(ctx); err != nil {
+				t.Errorf("Run = %v", err)
+			}
+		}()
 		code, err := m.Create()
 		if err != nil {
 			t.Fatal(err)
@@ -108,6 +128,7 @@ func TestLearnedRooms(t *testing.T) {
 // TestRoomLimit: guests join over a real hub until the room is full.
 func TestRoomLimit(t *testing.T) {
 	m := newTestMesh(t, Config{RoomLimit: 2, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	runMesh(t, m)
 	hub := signal.NewHub(signal.HubConfig{ID: m.self, Name: "alpha", Sessions: m, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	srv := httptest.NewServer(hub)
 	defer srv.Close()
@@ -136,7 +157,7 @@ func TestRoomLimit(t *testing.T) {
 	if r := join("guest-one-1"); r.Type != signal.TypeJoined || r.Room != code {
 		t.Fatalf("first guest: %+v", r)
 	}
-	if r := join("guest-two-2"); r.Code != signal.CodeRoomFull || !strings.Contains(r.Text, "limit of 2") {
+	if r := join("guest-two-2"); r.Code != proto.CodeRoomFull || !strings.Contains(r.Text, "limit of 2") {
 		t.Fatalf("guest over the limit: %+v", r)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferry-dev/ferry/daemon/proto"
 	"github.com/ferry-dev/ferry/daemon/signal"
 )
 
@@ -98,7 +99,7 @@ func (m *Mesh) create(rooms func() *[]string) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if len(m.rooms) >= signal.MaxRooms {
-		return "", &signal.ProtocolError{Code: signal.CodeTooMany, Text: fmt.Sprintf("the network has its limit of %d rooms; an empty room expires after %s", signal.MaxRooms, m.cfg.RoomTTL)}
+		return "", &proto.Error{Code: proto.CodeTooMany, Text: fmt.Sprintf("the network has its limit of %d rooms; an empty room expires after %s", signal.MaxRooms, m.cfg.RoomTTL)}
 	}
 	code := signal.NewRoomCode()
 	for m.rooms[code] != nil {
@@ -127,7 +128,7 @@ func (m *Mesh) joinLocked(code string, rooms *[]string) error {
 		return nil
 	}
 	if len(*rooms) >= signal.MaxMemberRooms {
-		return &signal.ProtocolError{Code: signal.CodeTooMany, Text: fmt.Sprintf("a member can be in at most %d rooms", signal.MaxMemberRooms)}
+		return &proto.Error{Code: proto.CodeTooMany, Text: fmt.Sprintf("a member can be in at most %d rooms", signal.MaxMemberRooms)}
 	}
 	n := 0
 	for _, p := range m.viewLocked() {
@@ -136,7 +137,7 @@ func (m *Mesh) joinLocked(code string, rooms *[]string) error {
 		}
 	}
 	if n >= m.cfg.RoomLimit {
-		return &signal.ProtocolError{Code: signal.CodeRoomFull, Text: fmt.Sprintf("room %s is full: it has its limit of %d members", code, m.cfg.RoomLimit)}
+		return &proto.Error{Code: proto.CodeRoomFull, Text: fmt.Sprintf("room %s is full: it has its limit of %d members", code, m.cfg.RoomLimit)}
 	}
 	*rooms = append(*rooms, code)
 	m.rooms[code].emptySince = time.Time{}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferry-dev/ferry/daemon/proto"
 	"github.com/gorilla/websocket"
 )
 
@@ -119,19 +120,19 @@ func (c *Conn) drain() {
 	}
 }
 
-// Read returns the next message. A *ProtocolError means the peer sent
+// Read returns the next message. A *proto.Error means the peer sent
 // something invalid; any other error means the connection is gone.
 func (c *Conn) Read() (Message, error) {
 	kind, b, err := c.ws.ReadMessage()
 	if errors.Is(err, websocket.ErrReadLimit) {
-		return Message{}, perr(CodeTooLarge, "message is larger than %d bytes", MaxMessageBytes)
+		return Message{}, proto.Errorf(proto.CodeTooLarge, "message is larger than %d bytes", MaxMessageBytes)
 	}
 	if err != nil {
 		return Message{}, err
 	}
 	c.ws.SetReadDeadline(time.Now().Add(readWait))
 	if kind != websocket.TextMessage {
-		return Message{}, perr(CodeBadMessage, "binary frames are not signaling messages")
+		return Message{}, proto.Errorf(proto.CodeBadMessage, "binary frames are not signaling messages")
 	}
 	return Decode(b)
 }
@@ -144,9 +145,9 @@ func (c *Conn) Serve(s Session, log *slog.Logger) {
 	defer s.Close()
 	for {
 		m, err := c.Read()
-		var pe *ProtocolError
+		var pe *proto.Error
 		switch {
-		case errors.As(err, &pe) && pe.Code == CodeUnknownType:
+		case errors.As(err, &pe) && pe.Code == proto.CodeUnknownType:
 			c.Send(Message{Type: TypeError, Code: pe.Code, Text: pe.Text})
 			continue
 		case pe != nil:
@@ -162,14 +163,14 @@ func (c *Conn) Serve(s Session, log *slog.Logger) {
 
 // Refuse sends an error for a refused message, then closes the connection.
 func (c *Conn) Refuse(err error) {
-	code := CodeOf(err)
+	code := proto.CodeOf(err)
 	if code == "" {
-		code = CodeBadMessage
+		code = proto.CodeBadMessage
 	}
 	text := err.Error()
-	var pe *ProtocolError
+	var pe *proto.Error
 	if errors.As(err, &pe) {
-		text = pe.Text
+		text = pe.Text // without what the error was wrapped in on the way
 	}
 	c.Send(Message{Type: TypeError, Code: code, Text: text})
 	c.Close()

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/ferry-dev/ferry/daemon/proto"
 	"github.com/gorilla/websocket"
 )
 
@@ -24,8 +25,16 @@ type Handler interface {
 type Peer struct {
 	ID   string
 	Name string
+	// Kind is the kind of connection the peer opened (KindPeer, KindMesh,
+	// KindGuest). For a message the mesh delivers it is KindGuest when the
+	// sender is a browser guest, wherever it is connected, and KindPeer
+	// for a daemon.
 	Kind string
 	Port int // the hub port a daemon linking to the mesh serves on
+	// Reply, set on every peer a Handler receives, answers this peer the
+	// way its message came: the hub sends to the peer's current
+	// connection, the mesh routes back to the sender.
+	Reply func(Message) error
 }
 
 // Sessions takes the hub's mesh links and guests; the hub only reads their
@@ -46,7 +55,7 @@ type Session interface {
 type HubConfig struct {
 	ID       string // this device's ID, sent in the welcome
 	Name     string
-	Handler  Handler  // direct peers (KindPeer)
+	Handler  Handler  // direct peers (KindPeer); nil refuses them
 	Sessions Sessions // mesh links and guests; nil refuses them
 	Log      *slog.Logger
 	MaxPeers int // connections at once; 0 means 256
@@ -62,7 +71,8 @@ type Hub struct {
 	total    int
 }
 
-// NewHub returns a hub.
+// NewHub returns a hub. It takes everything it hands peers to here, so the
+// parts it serves are built before it.
 func NewHub(cfg HubConfig) *Hub {
 	if cfg.MaxPeers == 0 {
 		cfg.MaxPeers = 256
@@ -121,7 +131,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	hello, err := c.Read()
 	if err == nil && hello.Type != TypeHello {
-		err = perr(CodeBadMessage, "the first message must be hello, not %s", hello.Type)
+		err = proto.Errorf(proto.CodeBadMessage, "the first message must be hello, not %s", hello.Type)
 	}
 	if err != nil {
 		h.cfg.Log.Debug("Refused signaling peer", "remote", r.RemoteAddr, "err", err)
@@ -138,6 +148,11 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serveSession(peer, c, welcome)
 		return
 	}
+	if h.cfg.Handler == nil {
+		c.Refuse(proto.Errorf(proto.CodeBadMessage, "this hub takes no transfer connections"))
+		return
+	}
+	peer.Reply = func(m Message) error { return h.Send(peer.ID, m) }
 	// Register before the welcome, so a peer that has its welcome can be
 	// reached through Send.
 	h.mu.Lock()
@@ -160,7 +175,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	for {
 		m, err := c.Read()
-		if CodeOf(err) != "" {
+		if proto.CodeOf(err) != "" {
 			h.cfg.Log.Info("Bad signaling message", "peer", peer.ID, "err", err)
 			c.Refuse(err)
 			return
@@ -168,22 +183,16 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return
 		}
-		h.mu.Lock()
-		handler := h.cfg.Handler
-		h.mu.Unlock()
-		handler.HandleSignal(peer, m)
+		h.cfg.Handler.HandleSignal(peer, m)
 	}
 }
 
 func (h *Hub) serveSession(peer Peer, c *Conn, welcome Message) {
-	h.mu.Lock()
-	sessions := h.cfg.Sessions
-	h.mu.Unlock()
-	if sessions == nil {
-		c.Refuse(perr(CodeBadMessage, "this hub takes no %s connections", peer.Kind))
+	if h.cfg.Sessions == nil {
+		c.Refuse(proto.Errorf(proto.CodeBadMessage, "this hub takes no %s connections", peer.Kind))
 		return
 	}
-	s, err := sessions.Open(peer, c)
+	s, err := h.cfg.Sessions.Open(peer, c)
 	if err != nil {
 		h.cfg.Log.Debug("Refused signaling peer", "peer", peer.ID, "kind", peer.Kind, "err", err)
 		c.Refuse(err)
@@ -206,13 +215,4 @@ func (h *Hub) Peers() []string {
 		ids = append(ids, id)
 	}
 	return ids
-}
-
-// SetHandler sets the handlers after construction, for wiring that must
-// create the hub before them.
-func (h *Hub) SetHandler(handler Handler, sessions Sessions) {
-	h.mu.Lock()
-	h.cfg.Handler = handler
-	h.cfg.Sessions = sessions
-	h.mu.Unlock()
 }

@@ -3,8 +3,8 @@ package signal
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
+
+	"github.com/ferry-dev/ferry/daemon/proto"
 )
 
 // Version is the signaling protocol version. A peer speaking another version
@@ -44,20 +44,6 @@ const (
 const (
 	MemberDaemon = "daemon"
 	MemberGuest  = "guest"
-)
-
-// Error codes sent in TypeError messages.
-const (
-	CodeBadMessage  = "bad-message"
-	CodeUnknownType = "unknown-type"
-	CodeTooLarge    = "too-large"
-	CodeVersion     = "version"
-	CodeIdentity    = "identity"
-	CodeBusy        = "busy"
-	CodeNoPeer      = "no-peer"   // addressed to nobody in the mesh
-	CodeNoRoom      = "no-room"   // no such code room
-	CodeRoomFull    = "room-full" // the room has its limit of members
-	CodeTooMany     = "too-many"  // the daemon has its limit of guests or links
 )
 
 // Message is one signaling message. Which fields are set depends on Type.
@@ -104,18 +90,6 @@ type Candidate struct {
 	SDPMLineIndex *uint16 `json:"sdpMLineIndex,omitempty"`
 }
 
-// ProtocolError is a message that was refused, with the code to send back.
-type ProtocolError struct {
-	Code string
-	Text string
-}
-
-func (e *ProtocolError) Error() string { return e.Code + ": " + e.Text }
-
-func perr(code, format string, args ...any) error {
-	return &ProtocolError{Code: code, Text: fmt.Sprintf(format, args...)}
-}
-
 // Limits on fields, well above what honest peers send.
 const (
 	maxNameBytes = 256
@@ -136,14 +110,14 @@ const (
 func Decode(b []byte) (Message, error) {
 	var m Message
 	if len(b) > MaxMessageBytes {
-		return m, perr(CodeTooLarge, "message is %d bytes (the limit is %d)", len(b), MaxMessageBytes)
+		return m, proto.Errorf(proto.CodeTooLarge, "message is %d bytes (the limit is %d)", len(b), MaxMessageBytes)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(&m); err != nil {
-		return Message{}, perr(CodeBadMessage, "malformed JSON: %v", err)
+		return Message{}, proto.Errorf(proto.CodeBadMessage, "malformed JSON: %v", err)
 	}
 	if dec.More() {
-		return Message{}, perr(CodeBadMessage, "malformed JSON: data after the message")
+		return Message{}, proto.Errorf(proto.CodeBadMessage, "malformed JSON: data after the message")
 	}
 	return m, m.Validate()
 }
@@ -151,92 +125,92 @@ func Decode(b []byte) (Message, error) {
 // Validate checks the fields a message of its type needs.
 func (m *Message) Validate() error {
 	if m.V != Version {
-		return perr(CodeVersion, "protocol version %d is not supported (this peer speaks %d)", m.V, Version)
+		return proto.Errorf(proto.CodeVersion, "protocol version %d is not supported (this peer speaks %d)", m.V, Version)
 	}
 	switch {
 	case len(m.From) > maxIDBytes, len(m.Conn) > maxIDBytes, len(m.To) > maxIDBytes:
-		return perr(CodeBadMessage, "from, to or conn is longer than %d bytes", maxIDBytes)
+		return proto.Errorf(proto.CodeBadMessage, "from, to or conn is longer than %d bytes", maxIDBytes)
 	case len(m.Name) > maxNameBytes:
-		return perr(CodeBadMessage, "name is longer than %d bytes", maxNameBytes)
+		return proto.Errorf(proto.CodeBadMessage, "name is longer than %d bytes", maxNameBytes)
 	case len(m.SDP) > maxSDPBytes:
-		return perr(CodeTooLarge, "sdp is longer than %d bytes", maxSDPBytes)
+		return proto.Errorf(proto.CodeTooLarge, "sdp is longer than %d bytes", maxSDPBytes)
 	case len(m.Text) > maxTextBytes || len(m.Code) > maxIDBytes:
-		return perr(CodeBadMessage, "error text is too long")
+		return proto.Errorf(proto.CodeBadMessage, "error text is too long")
 	case m.Port < 0 || m.Port > 65535:
-		return perr(CodeBadMessage, "port %d is out of range", m.Port)
+		return proto.Errorf(proto.CodeBadMessage, "port %d is out of range", m.Port)
 	}
 	switch m.Type {
 	case TypeHello, TypeWelcome:
 		if m.From == "" {
-			return perr(CodeBadMessage, "%s needs from", m.Type)
+			return proto.Errorf(proto.CodeBadMessage, "%s needs from", m.Type)
 		}
 		switch m.Kind {
 		case KindPeer, KindMesh, KindProbe:
 		case KindGuest:
 			if !ValidGuestID(m.From) {
-				return perr(CodeBadMessage, "a guest ID is 8 to 64 letters, digits, '-' or '_'")
+				return proto.Errorf(proto.CodeBadMessage, "a guest ID is 8 to 64 letters, digits, '-' or '_'")
 			}
 		default:
-			return perr(CodeBadMessage, "unknown kind of connection %q", m.Kind)
+			return proto.Errorf(proto.CodeBadMessage, "unknown kind of connection %q", m.Kind)
 		}
 	case TypePresence:
 		return m.validatePresence()
 	case TypeCreate:
 	case TypeJoin, TypeLeave, TypeJoined:
 		if !ValidRoomCode(m.Room) {
-			return perr(CodeBadMessage, "%s needs a room code of %d characters from %s", m.Type, RoomCodeLen, RoomAlphabet)
+			return proto.Errorf(proto.CodeBadMessage, "%s needs a room code of %d characters from %s", m.Type, RoomCodeLen, RoomAlphabet)
 		}
 	case TypeOffer, TypeAnswer:
 		if m.Conn == "" || m.Session == 0 || m.SDP == "" {
-			return perr(CodeBadMessage, "%s needs conn, session and sdp", m.Type)
+			return proto.Errorf(proto.CodeBadMessage, "%s needs conn, session and sdp", m.Type)
 		}
 	case TypeCandidate:
 		if m.Conn == "" || m.Session == 0 || m.Candidate == nil {
-			return perr(CodeBadMessage, "candidate needs conn, session and candidate")
+			return proto.Errorf(proto.CodeBadMessage, "candidate needs conn, session and candidate")
 		}
 		if len(m.Candidate.Candidate) > maxCandBytes {
-			return perr(CodeTooLarge, "candidate is longer than %d bytes", maxCandBytes)
+			return proto.Errorf(proto.CodeTooLarge, "candidate is longer than %d bytes", maxCandBytes)
 		}
 	case TypeBye:
 		if m.Conn == "" {
-			return perr(CodeBadMessage, "bye needs conn")
+			return proto.Errorf(proto.CodeBadMessage, "bye needs conn")
 		}
 	case TypeError:
 		if m.Code == "" {
-			return perr(CodeBadMessage, "error needs code")
+			return proto.Errorf(proto.CodeBadMessage, "error needs code")
 		}
 	case "":
-		return perr(CodeBadMessage, "message has no type")
+		return proto.Errorf(proto.CodeBadMessage, "message has no type")
 	default:
-		return perr(CodeUnknownType, "unknown message type %q", m.Type)
+		return proto.Errorf(proto.CodeUnknownType, "unknown message type %q", m.Type)
 	}
 	return nil
 }
 
 func (m *Message) validatePresence() error {
 	if len(m.Members) > MaxMembers || len(m.Rooms) > MaxRooms {
-		return perr(CodeTooLarge, "presence lists more than %d members or %d rooms", MaxMembers, MaxRooms)
+		return proto.Errorf(proto.CodeTooLarge, "presence lists more than %d members or %d rooms", MaxMembers, MaxRooms)
 	}
 	for _, p := range m.Members {
 		switch {
 		case p.ID == "" || len(p.ID) > maxIDBytes || p.Home == "" || len(p.Home) > maxIDBytes:
-			return perr(CodeBadMessage, "a member needs an id and a home of at most %d bytes", maxIDBytes)
+			return proto.Errorf(proto.CodeBadMessage, "a member needs an id and a home of at most %d bytes", maxIDBytes)
 		case len(p.Name) > maxNameBytes:
-			return perr(CodeBadMessage, "member name is longer than %d bytes", maxNameBytes)
+			return proto.Errorf(proto.CodeBadMessage, "member name is longer than %d bytes", maxNameBytes)
 		case p.Kind != MemberDaemon && p.Kind != MemberGuest:
-			return perr(CodeBadMessage, "unknown member kind %q", p.Kind)
+			return proto.Errorf(proto.CodeBadMessage, "unknown member kind %q", p.Kind)
 		case len(p.Rooms) > MaxMemberRooms:
-			return perr(CodeTooLarge, "a member is in more than %d rooms", MaxMemberRooms)
+			return proto.Errorf(proto.CodeTooLarge, "a member is in more than %d rooms", MaxMemberRooms)
 		}
 		for _, r := range p.Rooms {
 			if !ValidRoomCode(r) {
-				return perr(CodeBadMessage, "bad room code %q", r)
+				return proto.Errorf(proto.CodeBadMessage, "bad room code %q", r)
 			}
 		}
 	}
 	for _, r := range m.Rooms {
 		if !ValidRoomCode(r.Code) || r.Idle < 0 {
-			return perr(CodeBadMessage, "bad room %q", r.Code)
+			return proto.Errorf(proto.CodeBadMessage, "bad room %q", r.Code)
 		}
 	}
 	return nil
@@ -254,13 +228,4 @@ func ValidGuestID(id string) bool {
 		}
 	}
 	return true
-}
-
-// CodeOf returns the protocol error code of err, or "" if it has none.
-func CodeOf(err error) string {
-	var pe *ProtocolError
-	if errors.As(err, &pe) {
-		return pe.Code
-	}
-	return ""
 }

@@ -2,6 +2,7 @@ package signal
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-dev/ferry/daemon/proto"
 	"github.com/gorilla/websocket"
 )
 
@@ -20,14 +22,14 @@ func TestDecode(t *testing.T) {
 	}{
 		{`{"v":1,"type":"hello","from":"A"}`, "", ""},
 		{`{"v":1,"type":"offer","conn":"t1","session":1,"sdp":"v=0"}`, "", ""},
-		{`{"v":1,"type":"nope"}`, CodeUnknownType, `unknown message type "nope"`},
-		{`{"v":1,"type":"hello"`, CodeBadMessage, "malformed JSON: unexpected EOF"},
-		{`{"v":1}{"v":1}`, CodeBadMessage, "malformed JSON: data after the message"},
-		{`{"v":2,"type":"hello","from":"A"}`, CodeVersion, "protocol version 2 is not supported (this peer speaks 1)"},
-		{`{"v":1,"type":"offer","conn":"t1","sdp":"v=0"}`, CodeBadMessage, "offer needs conn, session and sdp"},
-		{`{"v":1,"type":"candidate","conn":"t1","session":1}`, CodeBadMessage, "candidate needs conn, session and candidate"},
-		{`{"v":1}`, CodeBadMessage, "message has no type"},
-		{big, CodeTooLarge, "message is 65579 bytes (the limit is 65536)"},
+		{`{"v":1,"type":"nope"}`, proto.CodeUnknownType, `unknown message type "nope"`},
+		{`{"v":1,"type":"hello"`, proto.CodeBadMessage, "malformed JSON: unexpected EOF"},
+		{`{"v":1}{"v":1}`, proto.CodeBadMessage, "malformed JSON: data after the message"},
+		{`{"v":2,"type":"hello","from":"A"}`, proto.CodeVersion, "protocol version 2 is not supported (this peer speaks 1)"},
+		{`{"v":1,"type":"offer","conn":"t1","sdp":"v=0"}`, proto.CodeBadMessage, "offer needs conn, session and sdp"},
+		{`{"v":1,"type":"candidate","conn":"t1","session":1}`, proto.CodeBadMessage, "candidate needs conn, session and candidate"},
+		{`{"v":1}`, proto.CodeBadMessage, "message has no type"},
+		{big, proto.CodeTooLarge, "message is 65579 bytes (the limit is 65536)"},
 	}
 	for _, tt := range tests {
 		_, err := Decode([]byte(tt.in))
@@ -37,7 +39,7 @@ func TestDecode(t *testing.T) {
 			}
 			continue
 		}
-		pe, ok := err.(*ProtocolError)
+		pe, ok := err.(*proto.Error)
 		if !ok || pe.Code != tt.code || pe.Text != tt.text {
 			t.Errorf("Decode(%.40s) = %v; want %s: %s", tt.in, err, tt.code, tt.text)
 		}
@@ -56,7 +58,7 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Decode(b)
 		if err != nil {
-			if CodeOf(err) == "" {
+			if proto.CodeOf(err) == "" {
 				t.Fatalf("error without a code: %v", err)
 			}
 			return
@@ -68,16 +70,24 @@ func FuzzDecode(f *testing.F) {
 }
 
 type recorder struct {
-	mu   sync.Mutex
-	msgs []Message
-	got  chan Message
+	mu    sync.Mutex
+	msgs  []Message
+	peers []Peer
+	got   chan Message
 }
 
 func (r *recorder) HandleSignal(from Peer, m Message) {
 	r.mu.Lock()
 	r.msgs = append(r.msgs, m)
+	r.peers = append(r.peers, from)
 	r.mu.Unlock()
 	r.got <- m
+}
+
+func (r *recorder) lastPeer() Peer {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.peers[len(r.peers)-1]
 }
 
 func startHub(t *testing.T) (*Hub, *recorder, string) {
@@ -158,9 +168,9 @@ func TestHubRefusesBadMessages(t *testing.T) {
 		payload string
 		code    string
 	}{
-		{"first message not hello", `{"v":1,"type":"bye","conn":"x"}`, CodeBadMessage},
-		{"unknown type", `{"v":1,"type":"launch"}`, CodeUnknownType},
-		{"old version", `{"v":0,"type":"hello","from":"a"}`, CodeVersion},
+		{"first message not hello", `{"v":1,"type":"bye","conn":"x"}`, proto.CodeBadMessage},
+		{"unknown type", `{"v":1,"type":"launch"}`, proto.CodeUnknownType},
+		{"old version", `{"v":0,"type":"hello","from":"a"}`, proto.CodeVersion},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -202,36 +212,94 @@ func TestHubRefusesBadMessages(t *testing.T) {
 	}
 }
 
-func TestLinksShareOneConnection(t *testing.T) {
-	hub, _, addr := startHub(t)
-	links := NewLinks(Message{From: "PEER"})
+func TestDialerSharesOneConnection(t *testing.T) {
+	hub, rec, addr := startHub(t)
+	dialer := NewDialer(Message{From: "PEER"})
 	ctx := context.Background()
-	a, cha, donea, err := links.Open(ctx, addr, "t1")
+	a, err := dialer.Open(ctx, addr, "t1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, chb, doneb, err := links.Open(ctx, addr, "t2")
+	b, err := dialer.Open(ctx, addr, "t2")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a != b {
-		t.Fatal("two transfers to one address opened two links")
+	if a.c != b.c {
+		t.Fatal("two transfers to one address dialed two connections")
+	}
+	if a.Welcome.From != "HUB" {
+		t.Fatalf("welcome = %+v", a.Welcome)
 	}
 	for _, id := range []string{"t2", "t1"} {
 		if err := hub.Send("PEER", Message{Type: TypeBye, Conn: id}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if m := recv(t, chb); m.Conn != "t2" {
+	if m := recv(t, b.C); m.Conn != "t2" {
 		t.Fatalf("t2 got %+v", m)
 	}
-	if m := recv(t, cha); m.Conn != "t1" {
+	if m := recv(t, a.C); m.Conn != "t1" {
 		t.Fatalf("t1 got %+v", m)
 	}
-	donea()
-	doneb()
-	if _, ok := <-cha; ok {
-		t.Fatal("channel not closed after unsubscribing")
+	// The hub's handler answers through the peer's Reply, which reaches
+	// the subscription of that conn.
+	a.Send(Message{Type: TypeBye, Conn: "t1"})
+	recv(t, rec.got)
+	if err := rec.lastPeer().Reply(Message{Type: TypeBye, Conn: "t1", Text: "reply"}); err != nil {
+		t.Fatal(err)
 	}
-	waitFor(t, "the idle link to close", func() bool { return len(hub.Peers()) == 0 })
+	if m := recv(t, a.C); m.Conn != "t1" || m.Text != "reply" {
+		t.Fatalf("t1 got %+v; want the reply", m)
+	}
+	a.Close()
+	b.Close()
+	if _, ok := <-a.C; ok {
+		t.Fatal("channel not closed after Close")
+	}
+	waitFor(t, "the idle connection to close", func() bool { return len(hub.Peers()) == 0 })
+}
+
+// TestDialerRun: when Run's context ends every connection closes, each
+// subscriber sees its channel closed, and Open refuses from then on.
+func TestDialerRun(t *testing.T) {
+	hub, _, addr := startHub(t)
+	dialer := NewDialer(Message{From: "PEER"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- dialer.Run(ctx) }()
+	sub, err := dialer.Open(ctx, addr, "t1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if _, ok := <-sub.C; ok {
+		t.Fatal("subscription still open after Run returned")
+	}
+	if _, err := dialer.Open(context.Background(), addr, "t2"); !errors.Is(err, ErrDialerStopped) {
+		t.Fatalf("Open after Run = %v; want ErrDialerStopped", err)
+	}
+	waitFor(t, "the hub to see the peer leave", func() bool { return len(hub.Peers()) == 0 })
+}
+
+// TestHubWithoutHandler: a hub built without a Handler refuses direct
+// peers instead of dropping their messages.
+func TestHubWithoutHandler(t *testing.T) {
+	hub := NewHub(HubConfig{ID: "HUB", Name: "hub", Log: slog.New(slog.DiscardHandler)})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: hub}
+	go srv.Serve(ln)
+	defer srv.Close()
+	_, _, err = Dial(context.Background(), ln.Addr().String(), Message{From: "PEER"})
+	if err == nil {
+		t.Fatal("a hub without a handler welcomed a direct peer")
+	}
+	if !strings.Contains(err.Error(), "refused the connection: this hub takes no transfer connections") {
+		t.Fatalf("Dial = %v", err)
+	}
 }

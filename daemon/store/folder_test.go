@@ -13,7 +13,7 @@ import (
 func openRoot(t *testing.T) (*os.Root, string) {
 	t.Helper()
 	dir := t.TempDir()
-	root, err := NewDownloads(dir).Open()
+	root, err := NewDownloads(dir).open()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func TestPlaceNumbersCollisions(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "b.txt"), nil, 0o644)
 	os.Mkdir(filepath.Join(dir, "pics"), 0o755)
 
-	got, err := Place(root, []Entry{
+	got, err := place(root, []Entry{
 		{Path: "a.txt"}, {Path: "b.txt"}, {Path: "pics", Dir: true},
 		{Path: "pics/x.jpg"}, {Path: "pics/empty", Dir: true}, {Path: ".bashrc"},
 	})
@@ -50,7 +50,7 @@ func TestPlaceNumbersCollisions(t *testing.T) {
 		t.Errorf("empty folder not created: %v", err)
 	}
 	// A second transfer with the same names must not share them.
-	again, err := Place(root, []Entry{{Path: "a.txt"}})
+	again, err := place(root, []Entry{{Path: "a.txt"}})
 	if err != nil || again[0] != "a (2).txt" {
 		t.Errorf("second placement = %v, %v; want a (2).txt", again, err)
 	}
@@ -59,7 +59,7 @@ func TestPlaceNumbersCollisions(t *testing.T) {
 func TestPartFileResumeAndFinish(t *testing.T) {
 	root, dir := openRoot(t)
 	data := []byte("hello, resumable world")
-	p, err := OpenPart(root, "sub/f.txt", int64(len(data)), Checkpoint{})
+	p, err := openPart(root, "sub/f.txt", int64(len(data)), Checkpoint{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestPartFileResumeAndFinish(t *testing.T) {
 	p.Write(data[5:9]) // written but not checkpointed: must be cut off
 	p.Close()
 
-	p, err = OpenPart(root, "sub/f.txt", int64(len(data)), cp)
+	p, err = openPart(root, "sub/f.txt", int64(len(data)), cp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestPartFileResumeAndFinish(t *testing.T) {
 
 func TestPartFileHashMismatchLeavesNothing(t *testing.T) {
 	root, dir := openRoot(t)
-	p, _ := OpenPart(root, "f.bin", 3, Checkpoint{})
+	p, _ := openPart(root, "f.bin", 3, Checkpoint{})
 	p.Write([]byte("abc"))
 	_, err := p.Finish(sum([]byte("abd")), time.Time{})
 	if !errors.Is(err, ErrHashMismatch) {
@@ -116,7 +116,7 @@ func TestPartFileHashMismatchLeavesNothing(t *testing.T) {
 
 func TestFinishNumbersWhenNameTakenMeanwhile(t *testing.T) {
 	root, dir := openRoot(t)
-	p, _ := OpenPart(root, "f.txt", 1, Checkpoint{})
+	p, _ := openPart(root, "f.txt", 1, Checkpoint{})
 	p.Write([]byte("x"))
 	os.WriteFile(filepath.Join(dir, "f.txt"), []byte("mine"), 0o644)
 	final, err := p.Finish(sum([]byte("x")), time.Time{})
@@ -134,36 +134,10 @@ func TestPartRefusesSymlinkOut(t *testing.T) {
 	if err := os.Symlink(outside, filepath.Join(dir, "link")); err != nil {
 		t.Skip("symlinks unavailable:", err)
 	}
-	if _, err := OpenPart(root, "link/evil", 1, Checkpoint{}); err == nil {
+	if _, err := openPart(root, "link/evil", 1, Checkpoint{}); err == nil {
 		t.Fatal("wrote through a link out of the downloads folder")
 	}
 	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
 		t.Fatalf("file created outside: %v", entries)
-	}
-}
-
-func TestStatesRoundTrip(t *testing.T) {
-	s := NewStates(filepath.Join(t.TempDir(), "transfers"))
-	if ids, err := s.List(); err != nil || len(ids) != 0 {
-		t.Fatalf("List on a new folder = %v, %v", ids, err)
-	}
-	type st struct{ N int }
-	if err := s.Save("abc-1", st{7}); err != nil {
-		t.Fatal(err)
-	}
-	var got st
-	if err := s.Load("abc-1", &got); err != nil || got.N != 7 {
-		t.Fatalf("Load = %+v, %v", got, err)
-	}
-	if err := s.Save("../x", st{}); err == nil {
-		t.Fatal("saved a state under a path-like ID")
-	}
-	ids, _ := s.List()
-	if len(ids) != 1 || ids[0] != "abc-1" {
-		t.Fatalf("List = %v", ids)
-	}
-	s.Remove("abc-1")
-	if ids, _ := s.List(); len(ids) != 0 {
-		t.Fatalf("List after Remove = %v", ids)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ferry-dev/ferry/daemon/identity"
+	"github.com/ferry-dev/ferry/daemon/proto"
 	"github.com/ferry-dev/ferry/daemon/signal"
 	"github.com/pion/webrtc/v4"
 )
@@ -14,10 +15,11 @@ import (
 // bound to an incoming transfer once its first control message names one.
 type rsession struct {
 	*session
-	peer     identity.ID
-	peerName string
-	key      string
-	t        *incoming // set by the first offer message; guarded by session.mu
+	// peer is the sender as its offer introduced it; handleOffer adds the
+	// fingerprint DTLS proved before the session is bound.
+	peer Peer
+	key  string
+	t    *incoming // set by the first offer message; guarded by session.mu
 }
 
 func (rs *rsession) transfer() *incoming {
@@ -32,36 +34,70 @@ func (rs *rsession) bind(t *incoming) {
 	rs.mu.Unlock()
 }
 
-func (m *Manager) receiverSession(peerID, conn string) *rsession {
+// rsKey names a receiving session by its sender and conn. The kind is part
+// of it, so a guest that takes a daemon's ID cannot touch that daemon's
+// sessions.
+func rsKey(from signal.Peer, conn string) string {
+	kind := "d/"
+	if from.Kind == signal.KindGuest {
+		kind = "g/"
+	}
+	return kind + from.ID + "/" + conn
+}
+
+func (m *Manager) receiverSession(from signal.Peer, conn string) *rsession {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.rs[peerID+"/"+conn]
+	return m.rs[rsKey(from, conn)]
+}
+
+// offerer returns who sent an offer. A guest is known by its client ID; a
+// daemon must be offering with the certificate of the device ID it claims.
+func offerer(from signal.Peer, sdpText string) (Peer, error) {
+	fp, err := sdpFingerprint(sdpText)
+	if err != nil {
+		return Peer{}, err
+	}
+	if from.Kind == signal.KindGuest {
+		if !signal.ValidGuestID(from.ID) {
+			return Peer{}, fmt.Errorf("%q is not a guest ID", from.ID)
+		}
+		return Peer{ID: from.ID, Name: from.Name, Guest: true}, nil
+	}
+	claimed, err := identity.ParseID(from.ID)
+	if err != nil {
+		return Peer{}, err
+	}
+	proven, err := fp.deviceID()
+	if err != nil {
+		return Peer{}, err
+	}
+	if proven != claimed {
+		return Peer{}, fmt.Errorf("%w: the offer's DTLS fingerprint is %s, not the device ID %s it claims", ErrIdentityChanged, proven.Short(), claimed.Short())
+	}
+	return Peer{ID: claimed.String(), Name: from.Name}, nil
 }
 
 // answer handles an offer of a new session. A session number not above the
 // current one for the same conn is stale and dropped; a higher one replaces
 // the old session (the sender reconnected).
 func (m *Manager) answer(from signal.Peer, msg signal.Message) {
-	log := m.cfg.Log.With("peer", from.ID, "conn", msg.Conn, "session", msg.Session)
+	log := m.cfg.Log.With("peer", from.ID, "kind", from.Kind, "conn", msg.Conn, "session", msg.Session)
+	if from.Reply == nil {
+		log.Warn("Dropped offer with no way to answer it")
+		return
+	}
 	reply := func(r signal.Message) {
 		r.Conn, r.Session = msg.Conn, msg.Session
-		m.cfg.Hub.Send(from.ID, r)
+		from.Reply(r)
 	}
-	claimed, err := identity.ParseID(from.ID)
-	if err != nil {
-		reply(signal.Message{Type: signal.TypeError, Code: signal.CodeIdentity, Text: err.Error()})
-		return
-	}
-	proven, err := remoteID(msg.SDP)
-	if err == nil && proven != claimed {
-		err = fmt.Errorf("%w: the offer's DTLS fingerprint is %s, not the device ID %s it claims", ErrIdentityChanged, proven.Short(), claimed.Short())
-	}
+	peer, err := offerer(from, msg.SDP)
 	if err != nil {
 		log.Info("Refused offer", "err", err)
-		reply(signal.Message{Type: signal.TypeError, Code: signal.CodeIdentity, Text: err.Error()})
+		reply(signal.Message{Type: signal.TypeError, Code: proto.CodeIdentity, Text: err.Error()})
 		return
 	}
-	key := from.ID + "/" + msg.Conn
+	key := rsKey(from, msg.Conn)
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
@@ -75,18 +111,16 @@ func (m *Manager) answer(from signal.Peer, msg signal.Message) {
 	}
 	if len(m.rs) >= 4*maxPending && old == nil {
 		m.mu.Unlock()
-		reply(signal.Message{Type: signal.TypeError, Code: signal.CodeBusy, Text: "too many connections; try again later"})
+		reply(signal.Message{Type: signal.TypeError, Code: proto.CodeBusy, Text: "too many connections; try again later"})
 		return
 	}
-	s, err := newSession(m.cfg.API, m.cert, msg.Conn, msg.Session, func(r signal.Message) error {
-		return m.cfg.Hub.Send(from.ID, r)
-	})
+	s, err := newSession(m.cfg.API, m.cert, msg.Conn, msg.Session, from.Reply)
 	if err != nil {
 		m.mu.Unlock()
 		log.Warn("Cannot answer offer", "err", err)
 		return
 	}
-	rs := &rsession{session: s, peer: claimed, peerName: from.Name, key: key}
+	rs := &rsession{session: s, peer: peer, key: key}
 	m.rs[key] = rs
 	m.mu.Unlock()
 	if old != nil {
@@ -115,7 +149,7 @@ func (m *Manager) answer(from signal.Peer, msg signal.Message) {
 	})
 	if err := s.setRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: msg.SDP}); err != nil {
 		log.Info("Bad offer", "err", err)
-		reply(signal.Message{Type: signal.TypeError, Code: signal.CodeBadMessage, Text: err.Error()})
+		reply(signal.Message{Type: signal.TypeError, Code: proto.CodeBadMessage, Text: err.Error()})
 		rs.close()
 		return
 	}
@@ -125,7 +159,7 @@ func (m *Manager) answer(from signal.Peer, msg signal.Message) {
 	}
 	if err != nil {
 		log.Info("Cannot answer offer", "err", err)
-		reply(signal.Message{Type: signal.TypeError, Code: signal.CodeBadMessage, Text: err.Error()})
+		reply(signal.Message{Type: signal.TypeError, Code: proto.CodeBadMessage, Text: err.Error()})
 		rs.close()
 		return
 	}
@@ -141,7 +175,7 @@ func (m *Manager) answer(from signal.Peer, msg signal.Message) {
 
 // fail sends an error on the session's control channel and closes it shortly
 // after, so the message has a chance to leave.
-func (rs *rsession) fail(pe *ProtoError) {
+func (rs *rsession) fail(pe *proto.Error) {
 	rs.sendControl(Control{Type: MsgError, Code: pe.Code, Text: pe.Text})
 	rs.closeSoon()
 }
@@ -152,12 +186,12 @@ func (rs *rsession) closeSoon() {
 
 func (m *Manager) onControl(rs *rsession, dm webrtc.DataChannelMessage) {
 	if !dm.IsString {
-		rs.fail(protoErr(CodeBadMessage, "binary message on the control channel"))
+		rs.fail(proto.Errorf(proto.CodeBadMessage, "binary message on the control channel"))
 		return
 	}
 	c, err := DecodeControl(dm.Data)
 	if err != nil {
-		var pe *ProtoError
+		var pe *proto.Error
 		errors.As(err, &pe)
 		if t := rs.transfer(); t != nil {
 			t.failWith(pe)
@@ -168,7 +202,7 @@ func (m *Manager) onControl(rs *rsession, dm webrtc.DataChannelMessage) {
 	t := rs.transfer()
 	if t == nil {
 		if c.Type != MsgOffer {
-			rs.fail(protoErr(CodeBadMessage, "the first control message must be an offer, not %s", c.Type))
+			rs.fail(proto.Errorf(proto.CodeBadMessage, "the first control message must be an offer, not %s", c.Type))
 			return
 		}
 		m.handleOffer(rs, c)
@@ -179,25 +213,54 @@ func (m *Manager) onControl(rs *rsession, dm webrtc.DataChannelMessage) {
 
 func (m *Manager) onChunk(rs *rsession, dm webrtc.DataChannelMessage) {
 	if dm.IsString {
-		rs.fail(protoErr(CodeBadMessage, "text message on the data channel"))
+		rs.fail(proto.Errorf(proto.CodeBadMessage, "text message on the data channel"))
 		return
 	}
 	t := rs.transfer()
 	if t == nil {
-		rs.fail(protoErr(CodeBadMessage, "chunk before an offer"))
+		rs.fail(proto.Errorf(proto.CodeBadMessage, "chunk before an offer"))
 		return
 	}
 	t.chunk(rs, dm.Data)
 }
 
+// prove records the fingerprint of the certificate the sender proved in
+// DTLS. A daemon's must be its device ID: Pion checked the certificate
+// against the offer's fingerprint, and answer checked that against the ID;
+// this holds even if those two checks ever read different fingerprints.
+func (rs *rsession) prove() *proto.Error {
+	fp, sum, err := rs.remoteCert()
+	if err != nil {
+		return proto.Errorf(proto.CodeIdentity, "%v", err)
+	}
+	if id, ok := rs.peer.Device(); ok && id != identity.ID(sum) {
+		return proto.Errorf(proto.CodeIdentity, "the certificate in the handshake is not the one of device %s", id.Short())
+	}
+	rs.peer.Fingerprint = fp
+	return nil
+}
+
 // handleOffer binds a session to the transfer its offer names: a new one, or
 // one this daemon knows (the sender reconnected or this daemon restarted).
+// A known transfer continues only with the sender that offered it: the same
+// device or, for a guest, the same client ID with the same certificate,
+// since a client ID is a claim anyone can make.
 func (m *Manager) handleOffer(rs *rsession, c Control) {
+	if pe := rs.prove(); pe != nil {
+		rs.fail(pe)
+		return
+	}
 	m.mu.Lock()
 	t := m.in[c.Transfer]
-	if t != nil && t.peer != rs.peer {
+	if t != nil && !t.peer.same(rs.peer) {
 		m.mu.Unlock()
-		rs.fail(protoErr(CodeBadMessage, "transfer ID %s is in use by another device", c.Transfer))
+		rs.fail(proto.Errorf(proto.CodeBadMessage, "transfer ID %s is in use by another device", c.Transfer))
+		return
+	}
+	if t != nil && t.peer.Guest && t.peer.Fingerprint != rs.peer.Fingerprint {
+		m.mu.Unlock()
+		m.cfg.Log.Info("Refused a guest's offer with another certificate", "transfer", c.Transfer, "guest", rs.peer.ID)
+		rs.fail(proto.Errorf(proto.CodeIdentityChanged, "transfer %s was offered with another certificate; offer the files again as a new transfer", c.Transfer))
 		return
 	}
 	if t == nil {
@@ -205,9 +268,9 @@ func (m *Manager) handleOffer(rs *rsession, c Control) {
 		for _, other := range m.in {
 			if other.waiting() {
 				pending++
-				if other.peer == rs.peer {
+				if other.peer.same(rs.peer) {
 					m.mu.Unlock()
-					rs.sendControl(Control{Type: MsgDecline, Code: CodeBusy, Text: "an earlier offer from this device is still waiting for an answer"})
+					rs.sendControl(Control{Type: MsgDecline, Code: proto.CodeBusy, Text: "an earlier offer from this device is still waiting for an answer"})
 					rs.closeSoon()
 					return
 				}
@@ -215,11 +278,11 @@ func (m *Manager) handleOffer(rs *rsession, c Control) {
 		}
 		if pending >= maxPending {
 			m.mu.Unlock()
-			rs.sendControl(Control{Type: MsgDecline, Code: CodeBusy, Text: "too many offers are waiting for an answer; try again later"})
+			rs.sendControl(Control{Type: MsgDecline, Code: proto.CodeBusy, Text: "too many offers are waiting for an answer; try again later"})
 			rs.closeSoon()
 			return
 		}
-		t = newIncoming(m, c.Transfer, rs.peer, rs.peerName)
+		t = newIncoming(m, c.Transfer, rs.peer)
 		m.in[c.Transfer] = t
 	}
 	m.mu.Unlock()

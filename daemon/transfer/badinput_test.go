@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/ferry-dev/ferry/daemon/proto"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,20 +26,29 @@ type raw struct {
 	ctrl chan Control
 }
 
+// dialRaw connects a raw sender to the hub at to, as from.
 func dialRaw(t *testing.T, from *node, to string, conn string) *raw {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
-	link, sig, unsub, err := from.m.cfg.Links.Open(ctx, to, conn)
+	sub, err := from.m.cfg.Dialer.Open(ctx, to, conn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(unsub)
-	s, err := newSession(from.m.cfg.API, from.m.cert, conn, 1, link.Send)
+	t.Cleanup(sub.Close)
+	return newRaw(t, from.m.cfg.API, from.m.cert, conn, 1, sub.Send, sub.C)
+}
+
+// newRaw offers session num of conn with cert over send and connects it
+// with the answer and candidates that arrive on in.
+func newRaw(t *testing.T, api *webrtc.API, cert webrtc.Certificate, conn string, num uint64, send func(signal.Message) error, in <-chan signal.Message) *raw {
+	t.Helper()
+	s, err := newSession(api, cert, conn, num, send)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.close)
+	s.holdCandidates()
 	r := &raw{t: t, s: s, ctrl: make(chan Control, 64)}
 	for _, label := range []string{ControlLabel, DataLabel} {
 		dc, err := s.pc.CreateDataChannel(label, nil)
@@ -56,21 +66,26 @@ func dialRaw(t *testing.T, from *node, to string, conn string) *raw {
 	}
 	offer, _ := s.pc.CreateOffer(nil)
 	s.pc.SetLocalDescription(offer)
-	link.Send(signal.Message{Type: signal.TypeOffer, Conn: conn, Session: 1, SDP: offer.SDP})
+	send(signal.Message{Type: signal.TypeOffer, Conn: conn, Session: num, SDP: offer.SDP})
+	s.release()
+	timeout := time.After(30 * time.Second)
 	for {
 		select {
 		case <-s.ready:
 			return r
-		case m := <-sig:
-			switch m.Type {
-			case signal.TypeAnswer:
+		case m := <-in:
+			switch {
+			case m.Session != num:
+			case m.Type == signal.TypeAnswer:
 				if err := s.setRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
 					t.Fatal(err)
 				}
-			case signal.TypeCandidate:
+			case m.Type == signal.TypeCandidate:
 				s.addCandidate(m.Candidate)
+			case m.Type == signal.TypeError:
+				t.Fatalf("the receiver refused the session: %s %s", m.Code, m.Text)
 			}
-		case <-ctx.Done():
+		case <-timeout:
 			t.Fatal("raw session did not connect")
 		}
 	}
@@ -129,55 +144,55 @@ func TestBadInput(t *testing.T) {
 		leftover []string // names in the downloads folder afterwards
 	}{
 		{"unknown message type", func(r *raw, id string) { r.text(`{"type":"teleport"}`) },
-			MsgError, CodeUnknownType, `unknown control message type "teleport"`, "", nil},
+			MsgError, proto.CodeUnknownType, `unknown control message type "teleport"`, "", nil},
 		{"malformed JSON", func(r *raw, id string) { r.text(`{"type":"offer",`) },
-			MsgError, CodeBadMessage, "malformed control message: unexpected EOF", "", nil},
+			MsgError, proto.CodeBadMessage, "malformed control message: unexpected EOF", "", nil},
 		{"oversized control message", func(r *raw, id string) { r.text(`{"type":"offer","name":"` + strings.Repeat("x", 70000) + `"}`) },
-			MsgError, CodeTooLarge, "control message is 70026 bytes (the limit is 65536)", "", nil},
+			MsgError, proto.CodeTooLarge, "control message is 70026 bytes (the limit is 65536)", "", nil},
 		{"chunk for an unknown file", func(r *raw, id string) {
 			r.send(offerOf(id, Entry{Path: "a", Size: 4}))
 			r.expect(MsgAccept)
 			r.chunk(3, 0, []byte("abcd"))
-		}, MsgError, CodeUnknownFile, "chunk for file 3, which the offer does not list as a file", StateFailed, nil},
+		}, MsgError, proto.CodeUnknownFile, "chunk for file 3, which the offer does not list as a file", StateFailed, nil},
 		{"chunk at a wrong offset", func(r *raw, id string) {
 			r.send(offerOf(id, Entry{Path: "a", Size: 8}))
 			r.expect(MsgAccept)
 			r.chunk(0, 4, []byte("abcd"))
-		}, MsgError, CodeBadOffset, "chunk for a at offset 4; expected offset 0", StateFailed, nil},
+		}, MsgError, proto.CodeBadOffset, "chunk for a at offset 4; expected offset 0", StateFailed, nil},
 		{"chunk past the announced size", func(r *raw, id string) {
 			r.send(offerOf(id, Entry{Path: "a", Size: 4}))
 			r.expect(MsgAccept)
 			r.chunk(0, 0, []byte("abcdef"))
-		}, MsgError, CodeTooManyBytes, "more bytes than announced for a (4 bytes)", StateFailed, nil},
+		}, MsgError, proto.CodeTooManyBytes, "more bytes than announced for a (4 bytes)", StateFailed, nil},
 		{"more bytes than announced", func(r *raw, id string) {
 			r.send(offerOf(id, Entry{Path: "a", Size: 4}))
 			r.expect(MsgAccept)
 			r.chunk(0, 0, []byte("abcd"))
 			r.chunk(0, 4, []byte("e"))
-		}, MsgError, CodeTooManyBytes, "more bytes than announced for a (4 bytes)", StateFailed, nil},
+		}, MsgError, proto.CodeTooManyBytes, "more bytes than announced for a (4 bytes)", StateFailed, nil},
 		{"name ../x", func(r *raw, id string) { r.send(offerOf(id, Entry{Path: "../x", Size: 1})) },
-			MsgError, CodeBadName, `bad file name "../x": ".." is not allowed`, StateFailed, nil},
+			MsgError, proto.CodeBadName, `bad file name "../x": ".." is not allowed`, StateFailed, nil},
 		{"name /etc/passwd", func(r *raw, id string) { r.send(offerOf(id, Entry{Path: "/etc/passwd", Size: 1})) },
-			MsgError, CodeBadName, `bad file name "/etc/passwd": absolute paths are not allowed`, StateFailed, nil},
+			MsgError, proto.CodeBadName, `bad file name "/etc/passwd": absolute paths are not allowed`, StateFailed, nil},
 		{`name C:\x`, func(r *raw, id string) { r.send(offerOf(id, Entry{Path: `C:\x`, Size: 1})) },
-			MsgError, CodeBadName, `bad file name "C:\\x": drive letters are not allowed`, StateFailed, nil},
+			MsgError, proto.CodeBadName, `bad file name "C:\\x": drive letters are not allowed`, StateFailed, nil},
 		{"name con", func(r *raw, id string) { r.send(offerOf(id, Entry{Path: "con", Size: 1})) },
-			MsgError, CodeBadName, `bad file name "con": "con" is a reserved device name`, StateFailed, nil},
+			MsgError, proto.CodeBadName, `bad file name "con": "con" is a reserved device name`, StateFailed, nil},
 		{"empty name", func(r *raw, id string) { r.send(offerOf(id, Entry{Path: "", Size: 1})) },
-			MsgError, CodeBadName, `bad file name "": the name is empty`, StateFailed, nil},
+			MsgError, proto.CodeBadName, `bad file name "": the name is empty`, StateFailed, nil},
 		{"name with NUL", func(r *raw, id string) { r.send(offerOf(id, Entry{Path: "a\x00b", Size: 1})) },
-			MsgError, CodeBadName, `bad file name "a\x00b": the name contains a NUL byte`, StateFailed, nil},
+			MsgError, proto.CodeBadName, `bad file name "a\x00b": the name contains a NUL byte`, StateFailed, nil},
 		{"name 300 bytes long", func(r *raw, id string) { r.send(offerOf(id, Entry{Path: long, Size: 1})) },
-			MsgError, CodeBadName, `bad file name "` + long + `": a component is 300 bytes long (the limit is 255)`, StateFailed, nil},
+			MsgError, proto.CodeBadName, `bad file name "` + long + `": a component is 300 bytes long (the limit is 255)`, StateFailed, nil},
 		{"hash mismatch", func(r *raw, id string) {
 			r.send(offerOf(id, Entry{Path: "h.txt", Size: 4}))
 			r.expect(MsgAccept)
 			r.chunk(0, 0, []byte("abcd"))
 			r.send(Control{Type: MsgFileEnd, File: 0, SHA256: hexSum([]byte("abce"))})
-		}, MsgError, CodeHashMismatch, "h.txt: SHA-256 mismatch: sender says " + hexSum([]byte("abce")) + ", received " + hexSum([]byte("abcd")), StateFailed, nil},
+		}, MsgError, proto.CodeHashMismatch, "h.txt: SHA-256 mismatch: sender says " + hexSum([]byte("abce")) + ", received " + hexSum([]byte("abcd")), StateFailed, nil},
 		{"too many items", func(r *raw, id string) {
 			r.text(fmt.Sprintf(`{"type":"offer","transfer":"%s","count":%d,"entries":[{"path":"a"}]}`, id, MaxEntries+1))
-		}, MsgError, CodeTooManyFiles, "offer has 100001 items (the limit is 100000)", "", nil},
+		}, MsgError, proto.CodeTooManyFiles, "offer has 100001 items (the limit is 100000)", "", nil},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -263,7 +278,7 @@ func TestSecondOfferWhilePending(t *testing.T) {
 	second := dialRaw(t, sender, receiver.addr, "pendingtwo")
 	second.send(offerOf("pendingtwo", Entry{Path: "b", Size: 1}))
 	c := second.expect(MsgDecline)
-	if c.Code != CodeBusy || c.Text != "an earlier offer from this device is still waiting for an answer" {
+	if c.Code != proto.CodeBusy || c.Text != "an earlier offer from this device is still waiting for an answer" {
 		t.Fatalf("second offer answered %s %q", c.Code, c.Text)
 	}
 	if in, _ := receiver.m.Get("pendingone"); in.State != StatePending {
@@ -276,12 +291,12 @@ func TestDownloadsFolderRemovedWhileRunning(t *testing.T) {
 	receiver := startNode(t, nodeOpts{autoAccept: true})
 	src := filepath.Join(t.TempDir(), "a.txt")
 	want := writeRandom(t, src, 1000)
-	id, _ := sender.m.Send(receiver.addr, []string{src})
+	id, _ := sender.m.Send(receiver.direct(), []string{src})
 	sender.wait(id, final)
 	if err := os.RemoveAll(receiver.dl); err != nil {
 		t.Fatal(err)
 	}
-	id, _ = sender.m.Send(receiver.addr, []string{src})
+	id, _ = sender.m.Send(receiver.direct(), []string{src})
 	if out := sender.wait(id, final); out.State != StateDone {
 		t.Fatalf("send after the folder was removed: %+v", out)
 	}
@@ -304,9 +319,9 @@ func TestDownloadsFolderFull(t *testing.T) {
 	// Too big for the free space: declined before anything is written.
 	big := filepath.Join(t.TempDir(), "big.bin")
 	writeRandom(t, big, 2<<20)
-	id, _ := sender.m.Send(receiver.addr, []string{big})
+	id, _ := sender.m.Send(receiver.direct(), []string{big})
 	out := sender.wait(id, final)
-	if out.State != StateDeclined || out.Code != CodeNoSpace || !strings.Contains(out.Error, "not enough space in the downloads folder") {
+	if out.State != StateDeclined || out.Code != proto.CodeNoSpace || !strings.Contains(out.Error, "not enough space in the downloads folder") {
 		t.Fatalf("offer larger than the free space: %+v", out)
 	}
 
@@ -321,7 +336,7 @@ func TestDownloadsFolderFull(t *testing.T) {
 		r.chunk(0, off, make([]byte, 32<<10))
 	}
 	c := r.expect(MsgError)
-	if c.Code != CodeNoSpace || !strings.Contains(c.Text, "the downloads folder is full") {
+	if c.Code != proto.CodeNoSpace || !strings.Contains(c.Text, "the downloads folder is full") {
 		t.Fatalf("disk full during the transfer: %s %q", c.Code, c.Text)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dl, "mine.txt")); string(b) != "the owner's file" {

@@ -1,20 +1,26 @@
 package transfer
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ferry-dev/ferry/daemon/identity"
+	"github.com/ferry-dev/ferry/daemon/mesh"
 	"github.com/ferry-dev/ferry/daemon/signal"
 	"github.com/ferry-dev/ferry/daemon/store"
 )
@@ -38,16 +44,79 @@ func (b *memBook) Remember(addr string, id identity.ID) error {
 	return nil
 }
 
-// node is one peer: a Manager behind a real hub on loopback.
+// fileStates keeps resume states as JSON files in a folder, as the daemon's
+// data folder does.
+type fileStates struct{ dir string }
+
+var _ States = fileStates{}
+
+func (s fileStates) Save(id string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return err
+	}
+	tmp := filepath.Join(s.dir, id+".tmp")
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(s.dir, id+".json"))
+}
+
+func (s fileStates) Load(id string, v any) error {
+	b, err := os.ReadFile(filepath.Join(s.dir, id+".json"))
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+func (s fileStates) Remove(id string) error {
+	if err := os.Remove(filepath.Join(s.dir, id+".json")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+func (s fileStates) List() ([]string, error) {
+	des, err := os.ReadDir(s.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	var ids []string
+	for _, de := range des {
+		if id, ok := strings.CutSuffix(de.Name(), ".json"); ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids, err
+}
+
+// testAPI is the WebRTC profile of the tests: loopback only.
+func testAPI() RTCConfig {
+	return RTCConfig{InterfaceFilter: func(name string) bool { return name == "lo" }, Loopback: true}
+}
+
+// node is one peer, built in the order the daemon builds its parts: a
+// listener on loopback, the Manager, the mesh (with the Manager for its
+// messages) and the hub in front of both.
 type node struct {
 	t     *testing.T
 	m     *Manager
+	mesh  *mesh.Mesh
+	hub   *signal.Hub
 	id    *identity.Identity
 	addr  string
 	dir   string // data folder
 	dl    string // downloads folder
 	srv   *http.Server
 	peers *memBook
+	stop  func()
+
+	mu     sync.Mutex
+	offers []Peer // every peer AutoAccept was asked about
 }
 
 type nodeOpts struct {
@@ -78,20 +147,25 @@ func startNode(t *testing.T, o nodeOpts) *node {
 		t.Fatal(err)
 	}
 	n := &node{t: t, id: id, addr: ln.Addr().String(), dir: o.dir, dl: o.downloads, peers: &memBook{m: map[string]identity.ID{}}}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	name := "node " + n.addr
+	log := slog.New(slog.DiscardHandler)
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", n.addr)
 	}
-	hub := signal.NewHub(signal.HubConfig{ID: id.ID.String(), Name: "node " + n.addr, Log: log})
+	dialer := signal.NewDialer(signal.Message{From: id.ID.String(), Name: name})
 	n.m, err = New(Config{
-		Identity: id, Name: "node " + n.addr,
-		API:        NewAPI(RTCConfig{Interfaces: []string{"lo"}}),
-		Downloads:  store.NewDownloads(o.downloads),
-		States:     store.NewStates(filepath.Join(o.dir, "transfers")),
-		Hub:        hub,
-		Links:      signal.NewLinks(signal.Message{From: id.ID.String(), Name: "node " + n.addr}),
-		Peers:      n.peers,
-		AutoAccept: func(identity.ID) bool { return o.autoAccept },
+		Identity: id, Name: name,
+		API:       NewAPI(testAPI()),
+		Downloads: store.NewDownloads(o.downloads),
+		States:    fileStates{filepath.Join(o.dir, "transfers")},
+		Dialer:    dialer,
+		Peers:     n.peers,
+		AutoAccept: func(p Peer) bool {
+			n.mu.Lock()
+			n.offers = append(n.offers, p)
+			n.mu.Unlock()
+			return o.autoAccept
+		},
 		PendingTTL: o.pendingTTL,
 		ResumeFor:  time.Minute,
 		Log:        log,
@@ -99,19 +173,40 @@ func startNode(t *testing.T, o nodeOpts) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hubSetHandler(hub, n.m)
+	n.mesh = mesh.New(mesh.Config{ID: id.ID, Name: name, Port: ln.Addr().(*net.TCPAddr).Port, Local: n.m, Log: log})
+	n.hub = signal.NewHub(signal.HubConfig{ID: id.ID.String(), Name: name, Handler: n.m, Sessions: n.mesh, Log: log})
 	mux := http.NewServeMux()
-	mux.Handle(signal.HubPath, hub)
+	mux.Handle(signal.HubPath, n.hub)
 	n.srv = &http.Server{Handler: mux}
 	go n.srv.Serve(ln)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, run := range []func(context.Context) error{n.m.Run, n.mesh.Run, dialer.Run} {
+		wg.Go(func() {
+			if err := run(ctx); err != nil {
+				t.Errorf("Run = %v", err)
+			}
+		})
+	}
+	n.stop = sync.OnceFunc(func() {
+		n.srv.Close()
+		cancel()
+		wg.Wait()
+	})
 	t.Cleanup(n.stop)
 	return n
 }
 
-func (n *node) stop() {
-	n.srv.Close()
-	n.m.Close()
+// asked returns the peers AutoAccept was asked about.
+func (n *node) asked() []Peer {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]Peer(nil), n.offers...)
 }
+
+// direct is the route to n's hub, as a daemon sending by address has it.
+func (n *node) direct() Route { return Direct(n.addr, identity.ID{}) }
 
 // wait waits until the transfer reaches a final state, or the condition holds.
 func (n *node) wait(id string, cond func(Info) bool) Info {

@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,12 +40,19 @@ func (s State) Final() bool {
 	return false
 }
 
+// Kinds of peer, as Info.PeerKind gives them.
+const (
+	KindDaemon = "daemon" // a computer running ferry, known by its device ID
+	KindGuest  = "guest"  // a browser on a daemon's guest page
+)
+
 // Info is a snapshot of one transfer.
 type Info struct {
 	ID        string    `json:"id"`
 	Direction string    `json:"direction"` // "in" or "out"
 	Peer      string    `json:"peer,omitempty"`
 	PeerName  string    `json:"peerName,omitempty"`
+	PeerKind  string    `json:"peerKind,omitempty"` // KindDaemon or KindGuest
 	Addr      string    `json:"addr,omitempty"`
 	State     State     `json:"state"`
 	Files     int       `json:"files"`
@@ -60,28 +68,83 @@ type Info struct {
 	Updated   time.Time `json:"updated"`
 }
 
+// Peer is the other side of an incoming transfer, as the owner's accept
+// policy sees it.
+type Peer struct {
+	// ID is a daemon's device ID (52 base32 characters) or the client ID a
+	// guest chose.
+	ID   string
+	Name string
+	// Guest is set for a browser guest. Anyone can claim a client ID, so a
+	// guest is known by it and by the certificate of its session, and is
+	// never trusted as a device, whatever its ID looks like.
+	Guest bool
+	// Fingerprint is the SHA-256 of the certificate the peer proved in the
+	// DTLS handshake, as SDP writes it ("sha-256 AB:CD:..."): for a daemon
+	// its device ID in another form; for a guest what ties its sessions to
+	// one transfer.
+	Fingerprint string
+}
+
+// Device returns the device ID of a daemon; ok is false for a guest.
+func (p Peer) Device() (id identity.ID, ok bool) {
+	if p.Guest {
+		return identity.ID{}, false
+	}
+	id, err := identity.ParseID(p.ID)
+	return id, err == nil
+}
+
+// Kind returns KindGuest or KindDaemon.
+func (p Peer) Kind() string {
+	if p.Guest {
+		return KindGuest
+	}
+	return KindDaemon
+}
+
+// same reports whether p and q are the same sender: a guest never matches a
+// daemon, even with the same ID.
+func (p Peer) same(q Peer) bool { return p.ID == q.ID && p.Guest == q.Guest }
+
+// label names the peer briefly in logs and messages.
+func (p Peer) label() string {
+	if id, ok := p.Device(); ok {
+		return id.Short()
+	}
+	return p.ID
+}
+
 // PeerBook remembers which device answered at an address.
 type PeerBook interface {
 	Known(addr string) (identity.ID, bool)
 	Remember(addr string, id identity.ID) error
 }
 
-// Replier sends a signaling message to a peer connected to our hub.
-type Replier interface {
-	Send(peerID string, m signal.Message) error
+// States keeps the resume state of incoming transfers, one JSON document
+// per transfer ID, across restarts.
+type States interface {
+	Save(id string, v any) error
+	Load(id string, v any) error
+	Remove(id string) error
+	List() ([]string, error)
 }
 
 // Config configures a Manager.
 type Config struct {
-	Identity   *identity.Identity
-	Name       string
-	API        *webrtc.API
-	Downloads  *store.Downloads
-	States     *store.States
-	Hub        Replier
-	Links      *signal.Links
-	Peers      PeerBook
-	AutoAccept func(peer identity.ID) bool
+	Identity  *identity.Identity
+	Name      string
+	API       *webrtc.API
+	Downloads *store.Downloads
+	States    States
+	// Dialer reaches the hubs of Direct routes; required for them.
+	Dialer *signal.Dialer
+	// Peers remembers the device at each address Direct routes reach;
+	// required for them.
+	Peers PeerBook
+	// AutoAccept reports whether an offer from p is accepted without
+	// asking the owner; nil asks for every offer.
+	AutoAccept func(p Peer) bool
 	PendingTTL time.Duration // how long an offer waits for the owner; 0 means 5 minutes
 	ResumeFor  time.Duration // how long a sender keeps reconnecting; 0 means 5 minutes
 	Log        *slog.Logger
@@ -104,7 +167,8 @@ type Manager struct {
 	mu      sync.Mutex
 	in      map[string]*incoming
 	out     map[string]*outgoing
-	rs      map[string]*rsession // receiving sessions by peer ID + "/" + conn
+	rs      map[string]*rsession // receiving sessions by rsKey
+	waits   map[string]*meshWait // outgoing sessions through the mesh, by peer ID + "/" + conn
 	changed chan struct{}
 	closed  bool
 	wg      sync.WaitGroup
@@ -114,7 +178,7 @@ type Manager struct {
 const maxPending = 32
 
 // New returns a Manager and loads interrupted incoming transfers from disk so
-// their senders can resume them.
+// their senders can resume them. It works at once; Run only ends it.
 func New(cfg Config) (*Manager, error) {
 	if cfg.PendingTTL == 0 {
 		cfg.PendingTTL = 5 * time.Minute
@@ -123,7 +187,10 @@ func New(cfg Config) (*Manager, error) {
 		cfg.ResumeFor = 5 * time.Minute
 	}
 	if cfg.AutoAccept == nil {
-		cfg.AutoAccept = func(identity.ID) bool { return false }
+		cfg.AutoAccept = func(Peer) bool { return false }
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	m := &Manager{
 		cfg:     cfg,
@@ -131,11 +198,12 @@ func New(cfg Config) (*Manager, error) {
 		in:      make(map[string]*incoming),
 		out:     make(map[string]*outgoing),
 		rs:      make(map[string]*rsession),
+		waits:   make(map[string]*meshWait),
 		changed: make(chan struct{}),
 	}
 	ids, err := cfg.States.List()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("listing interrupted transfers: %w", err)
 	}
 	for _, id := range ids {
 		t, err := m.loadIncoming(id)
@@ -147,6 +215,22 @@ func New(cfg Config) (*Manager, error) {
 		m.in[id] = t
 	}
 	return m, nil
+}
+
+// Run returns nil when ctx ends, after stopping every transfer: incoming
+// ones save their resume state, outgoing ones stop sending, and it waits
+// for the senders to return. No transfer starts after.
+func (m *Manager) Run(ctx context.Context) error {
+	<-ctx.Done()
+	ins, outs := m.snapshot(true)
+	for _, t := range outs {
+		t.stop()
+	}
+	for _, t := range ins {
+		t.shutdown()
+	}
+	m.wg.Wait()
+	return nil
 }
 
 // Changed returns a channel that is closed at the next change of any transfer.
@@ -250,30 +334,11 @@ func (m *Manager) incoming(id string) (*incoming, error) {
 	return t, nil
 }
 
-// Close stops every transfer: incoming ones save their resume state,
-// outgoing ones stop sending. It waits for the senders to return.
-func (m *Manager) Close() {
-	ins, outs := m.snapshot(true)
-	for _, t := range outs {
-		t.stop()
-	}
-	for _, t := range ins {
-		t.shutdown()
-	}
-	m.wg.Wait()
-}
-
-// Send starts sending paths (files and folders, absolute) to the daemon at
-// addr and returns the transfer ID. It reads the manifest before returning,
-// so a missing file is reported here; the transfer itself runs on.
-func (m *Manager) Send(addr string, paths []string) (string, error) {
-	return m.SendTo(addr, identity.ID{}, paths)
-}
-
-// SendTo is Send to a device discovered with the ID want: the daemon at
-// addr must prove it is that device, or the transfer fails with code
-// "identity-mismatch" and Config.Mismatch is told.
-func (m *Manager) SendTo(addr string, want identity.ID, paths []string) (string, error) {
+// Send starts sending paths (files and folders, absolute) to the peer r
+// reaches and returns the transfer ID. It reads the manifest before
+// returning, so a missing file is reported here; the transfer itself runs
+// on.
+func (m *Manager) Send(r Route, paths []string) (string, error) {
 	entries, local, err := buildManifest(paths)
 	if err != nil {
 		return "", err
@@ -283,8 +348,7 @@ func (m *Manager) SendTo(addr string, want identity.ID, paths []string) (string,
 		m.mu.Unlock()
 		return "", errors.New("the daemon is shutting down")
 	}
-	o := newOutgoing(m, addr, entries, local)
-	o.want = want
+	o := newOutgoing(m, r, entries, local)
 	m.out[o.id] = o
 	m.wg.Add(1)
 	m.mu.Unlock()
@@ -296,18 +360,23 @@ func (m *Manager) SendTo(addr string, want identity.ID, paths []string) (string,
 	return o.id, nil
 }
 
-// HandleSignal handles a signaling message from a peer on our hub: offers of
-// new sessions, and their candidates.
+// HandleSignal handles a signaling message for this daemon, from a peer on
+// its hub or from anywhere in the mesh: offers of new sessions and their
+// candidates, and the answers, candidates and errors for sessions this
+// daemon offered through the mesh. It answers through from.Reply.
 func (m *Manager) HandleSignal(from signal.Peer, msg signal.Message) {
 	switch msg.Type {
 	case signal.TypeOffer:
 		m.answer(from, msg)
 	case signal.TypeCandidate:
-		if rs := m.receiverSession(from.ID, msg.Conn); rs != nil && rs.num == msg.Session {
+		if rs := m.receiverSession(from, msg.Conn); rs != nil && rs.num == msg.Session {
 			rs.addCandidate(msg.Candidate)
 		}
+		m.toSender(from, msg)
+	case signal.TypeAnswer, signal.TypeError:
+		m.toSender(from, msg)
 	case signal.TypeBye:
-		if rs := m.receiverSession(from.ID, msg.Conn); rs != nil {
+		if rs := m.receiverSession(from, msg.Conn); rs != nil {
 			rs.close()
 		}
 	}

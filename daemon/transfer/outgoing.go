@@ -2,16 +2,13 @@ package transfer
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/ferry-dev/ferry/daemon/identity"
+	"github.com/ferry-dev/ferry/daemon/proto"
 	"github.com/ferry-dev/ferry/daemon/signal"
 	"github.com/pion/webrtc/v4"
 )
@@ -20,8 +17,9 @@ import (
 type outgoing struct {
 	m       *Manager
 	id      string
-	addr    string
-	want    identity.ID // the device discovered at addr; zero when sent by address
+	route   Route
+	addr    string // the hub's address, "" through the mesh
+	label   string // the peer or its address, for people
 	entries []Entry
 	local   []string
 	total   int64
@@ -31,8 +29,10 @@ type outgoing struct {
 	mu           sync.Mutex
 	state        State
 	code, err    string
-	peer         identity.ID
+	peer         string // the peer's ID, once known
 	peerName     string
+	peerKind     string
+	fingerprint  string // of the certificate the peer proved in the first session
 	done         int64
 	sent         int64
 	verified     int
@@ -56,10 +56,12 @@ func (e *endError) Error() string { return e.text }
 // errLost means the session broke; the sender reconnects.
 var errLost = errors.New("connection lost")
 
-func newOutgoing(m *Manager, addr string, entries []Entry, local []string) *outgoing {
+func newOutgoing(m *Manager, r Route, entries []Entry, local []string) *outgoing {
 	ctx, cancel := context.WithCancel(context.Background())
 	now := time.Now()
-	o := &outgoing{m: m, id: newTransferID(), addr: addr, entries: entries, local: local,
+	addr, peer, kind, label := r.describe()
+	o := &outgoing{m: m, id: newTransferID(), route: r, addr: addr, label: label, peer: peer, peerKind: kind,
+		entries: entries, local: local,
 		ctx: ctx, cancel: cancel, state: StateConnecting, started: now, updated: now, finals: make([]string, len(entries))}
 	for _, e := range entries {
 		o.total += e.Size
@@ -72,10 +74,7 @@ func (o *outgoing) info() Info {
 	defer o.mu.Unlock()
 	in := Info{ID: o.id, Direction: "out", Addr: o.addr, State: o.state, Bytes: o.total, Done: o.done,
 		Sent: o.sent, Verified: o.verified, Code: o.code, Error: o.err, Resumed: append([]int64(nil), o.resumed...),
-		PeerName: o.peerName, Started: o.started, Updated: o.updated}
-	if !o.peer.IsZero() {
-		in.Peer = o.peer.String()
-	}
+		Peer: o.peer, PeerName: o.peerName, PeerKind: o.peerKind, Started: o.started, Updated: o.updated}
 	for i, e := range o.entries {
 		if !e.Dir {
 			in.Files++
@@ -117,7 +116,7 @@ func (o *outgoing) cancelByOwner() error {
 // connection reconnects with backoff for as long as ResumeFor allows since
 // the last progress.
 func (o *outgoing) run() {
-	log := o.m.cfg.Log.With("transfer", o.id, "addr", o.addr)
+	log := o.m.cfg.Log.With("transfer", o.id, "to", o.label)
 	backoff := 250 * time.Millisecond
 	var connected bool
 	for session := uint64(1); ; session++ {
@@ -134,19 +133,19 @@ func (o *outgoing) run() {
 			byOwner := o.cancelled
 			o.mu.Unlock()
 			if byOwner {
-				ee = &endError{StateCancelled, CodeCancelled, "the transfer was cancelled"}
+				ee = &endError{StateCancelled, proto.CodeCancelled, "the transfer was cancelled"}
 			} else {
 				ee = &endError{StateInterrupted, "", "the daemon stopped"}
 			}
 		case errors.As(err, &ee):
 		case !connected:
-			ee = &endError{StateFailed, "", fmt.Sprintf("cannot reach %s: %v", o.addr, err)}
+			ee = &endError{StateFailed, "", fmt.Sprintf("cannot reach %s: %v", o.label, err)}
 		default:
 			o.mu.Lock()
 			since := o.lastProgress
 			o.mu.Unlock()
 			if time.Since(since) > o.m.cfg.ResumeFor {
-				ee = &endError{StateFailed, "", fmt.Sprintf("lost the connection to %s and could not resume within %s: %v", o.addr, o.m.cfg.ResumeFor, err)}
+				ee = &endError{StateFailed, "", fmt.Sprintf("lost the connection to %s and could not resume within %s: %v", o.label, o.m.cfg.ResumeFor, err)}
 			}
 		}
 		if ee != nil {
@@ -169,16 +168,17 @@ func (o *outgoing) run() {
 func (o *outgoing) attempt(num uint64, connected *bool) error {
 	ctx, cancel := context.WithCancel(o.ctx)
 	defer cancel()
-	link, sig, unsubscribe, err := o.m.cfg.Links.Open(ctx, o.addr, o.id)
+	sig, err := o.route.open(ctx, o.m, o.id)
 	if err != nil {
 		return err
 	}
-	defer unsubscribe()
-	s, err := newSession(o.m.cfg.API, o.m.cert, o.id, num, link.Send)
+	defer sig.close()
+	s, err := newSession(o.m.cfg.API, o.m.cert, o.id, num, sig.send)
 	if err != nil {
 		return err
 	}
 	defer s.close()
+	s.holdCandidates()
 	ctrlIn := make(chan Control, 64)
 	for _, label := range []string{ControlLabel, DataLabel} {
 		dc, err := s.pc.CreateDataChannel(label, nil)
@@ -189,7 +189,7 @@ func (o *outgoing) attempt(num uint64, connected *bool) error {
 			dc.OnMessage(func(dm webrtc.DataChannelMessage) {
 				c, err := DecodeControl(dm.Data)
 				if err != nil || !dm.IsString {
-					c = Control{Type: MsgError, Code: CodeBadMessage, Text: fmt.Sprintf("the receiver sent a bad control message: %v", err)}
+					c = Control{Type: MsgError, Code: proto.CodeBadMessage, Text: fmt.Sprintf("the receiver sent a bad control message: %v", err)}
 				}
 				select {
 				case ctrlIn <- c:
@@ -206,22 +206,26 @@ func (o *outgoing) attempt(num uint64, connected *bool) error {
 	if err != nil {
 		return fmt.Errorf("creating offer: %w", err)
 	}
-	if err := link.Send(signal.Message{Type: signal.TypeOffer, Conn: o.id, Session: num, SDP: offer.SDP}); err != nil {
+	if err := sig.send(signal.Message{Type: signal.TypeOffer, Conn: o.id, Session: num, SDP: offer.SDP}); err != nil {
 		return err
 	}
-	if err := o.connect(ctx, s, link, sig); err != nil {
+	s.release()
+	if err := o.connect(ctx, s, sig); err != nil {
+		return err
+	}
+	if err := o.proveCert(s); err != nil {
 		return err
 	}
 	*connected = true
 	if err := o.sendOffer(s); err != nil {
 		return errLost
 	}
-	return o.converse(ctx, s, sig, ctrlIn)
+	return o.converse(ctx, s, sig.in, ctrlIn)
 }
 
 // connect waits for the answer, checks the receiver's identity, and waits
 // for both channels to open.
-func (o *outgoing) connect(ctx context.Context, s *session, link *signal.Link, sig <-chan signal.Message) error {
+func (o *outgoing) connect(ctx context.Context, s *session, sig *signaling) error {
 	timeout := time.NewTimer(30 * time.Second)
 	defer timeout.Stop()
 	for {
@@ -234,11 +238,11 @@ func (o *outgoing) connect(ctx context.Context, s *session, link *signal.Link, s
 			return errors.New("timed out setting up the connection")
 		case <-ctx.Done():
 			return ctx.Err()
-		case msg, ok := <-sig:
+		case msg, ok := <-sig.in:
 			if !ok {
 				return errLost
 			}
-			if err := o.signal(s, link, msg); err != nil {
+			if err := o.signal(s, sig, msg); err != nil {
 				return err
 			}
 		}
@@ -246,23 +250,23 @@ func (o *outgoing) connect(ctx context.Context, s *session, link *signal.Link, s
 }
 
 // signal applies a signaling message for this session.
-func (o *outgoing) signal(s *session, link *signal.Link, msg signal.Message) error {
+func (o *outgoing) signal(s *session, sig *signaling, msg signal.Message) error {
 	if msg.Type == signal.TypeError {
-		if msg.Code == signal.CodeIdentity {
-			return &endError{StateFailed, msg.Code, fmt.Sprintf("%s refused this device's identity: %s", o.addr, msg.Text)}
+		if msg.Code == proto.CodeIdentity {
+			return &endError{StateFailed, msg.Code, fmt.Sprintf("%s refused this device's identity: %s", o.label, msg.Text)}
 		}
-		return fmt.Errorf("%s: %s", o.addr, msg.Text)
+		return fmt.Errorf("%s: %s", o.label, msg.Text)
 	}
 	if msg.Session != s.num {
 		return nil // stale
 	}
 	switch msg.Type {
 	case signal.TypeAnswer:
-		id, err := remoteID(msg.SDP)
+		fp, err := sdpFingerprint(msg.SDP)
 		if err != nil {
 			return err
 		}
-		if err := o.checkIdentity(id, link.Welcome); err != nil {
+		if err := sig.verify(o, fp); err != nil {
 			return err
 		}
 		if err := s.setRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: msg.SDP}); err != nil {
@@ -274,40 +278,24 @@ func (o *outgoing) signal(s *session, link *signal.Link, msg signal.Message) err
 	return nil
 }
 
-// checkIdentity compares the DTLS fingerprint of the answer with the device
-// ID this address had before, and with the ID the hub introduced itself with.
-func (o *outgoing) checkIdentity(id identity.ID, welcome signal.Message) error {
-	if claimed, err := identity.ParseID(welcome.From); err != nil || claimed != id {
-		return &endError{StateFailed, CodeBadMessage, fmt.Sprintf("%s answered with a certificate that does not match the device ID it announced", o.addr)}
-	}
-	if !o.want.IsZero() {
-		if id != o.want {
-			if o.m.cfg.Mismatch != nil {
-				o.m.cfg.Mismatch(o.want, o.addr)
-			}
-			return &endError{StateFailed, CodeIdentityMismatch, fmt.Sprintf("%s was discovered as device %s but answered as %s; that address is flagged and not used again",
-				o.addr, o.want.Short(), id.Short())}
-		}
-		if err := o.m.cfg.Peers.Remember(o.addr, id); err != nil {
-			o.m.cfg.Log.Warn("Cannot remember peer", "addr", o.addr, "err", err)
-		}
-		o.set(func() { o.peer, o.peerName = id, welcome.Name })
-		return nil
+// proveCert checks the certificate the receiver proved in DTLS: a device
+// must hold its device ID's, and every session of one transfer must reach
+// the same certificate, so a guest ID that someone else takes up meanwhile
+// does not receive the rest of the files.
+func (o *outgoing) proveCert(s *session) error {
+	fp, sum, err := s.remoteCert()
+	if err != nil {
+		return err
 	}
 	o.mu.Lock()
-	prev := o.peer
-	o.mu.Unlock()
-	if known, ok := o.m.cfg.Peers.Known(o.addr); ok && known != id {
-		prev = known
+	defer o.mu.Unlock()
+	if id, err := identity.ParseID(o.peer); err == nil && id != identity.ID(sum) {
+		return &endError{StateFailed, proto.CodeIdentityMismatch, fmt.Sprintf("%s proved another certificate in the handshake than its answer announced", o.label)}
 	}
-	if !prev.IsZero() && prev != id {
-		return &endError{StateFailed, "identity-changed", fmt.Sprintf("%v: %s was %s and is now %s; if that device was reset, remove it from the known peers (ferry forget %s) and send again",
-			ErrIdentityChanged, o.addr, prev.Short(), id.Short(), o.addr)}
+	if o.fingerprint != "" && o.fingerprint != fp {
+		return &endError{StateFailed, proto.CodeIdentityChanged, fmt.Sprintf("%v: %s reconnected with another certificate; send again to start over", ErrIdentityChanged, o.label)}
 	}
-	if err := o.m.cfg.Peers.Remember(o.addr, id); err != nil {
-		o.m.cfg.Log.Warn("Cannot remember peer", "addr", o.addr, "err", err)
-	}
-	o.set(func() { o.peer, o.peerName = id, welcome.Name })
+	o.fingerprint = fp
 	return nil
 }
 
@@ -339,7 +327,7 @@ func (o *outgoing) converse(ctx context.Context, s *session, sig <-chan signal.M
 			byOwner := o.cancelled
 			o.mu.Unlock()
 			if byOwner {
-				s.sendControl(Control{Type: MsgCancel, Code: CodeCancelled, Text: "the sender cancelled the transfer"})
+				s.sendControl(Control{Type: MsgCancel, Code: proto.CodeCancelled, Text: "the sender cancelled the transfer"})
 				drainBuffered(s)
 			}
 			return ctx.Err()
@@ -357,10 +345,10 @@ func (o *outgoing) converse(ctx context.Context, s *session, sig <-chan signal.M
 			switch c.Type {
 			case MsgAccept:
 				if streaming {
-					return &endError{StateFailed, CodeBadMessage, "the receiver accepted twice"}
+					return &endError{StateFailed, proto.CodeBadMessage, "the receiver accepted twice"}
 				}
 				if c.File > len(o.entries) {
-					return &endError{StateFailed, CodeBadMessage, "the receiver asked to resume past the end"}
+					return &endError{StateFailed, proto.CodeBadMessage, "the receiver asked to resume past the end"}
 				}
 				streaming = true
 				start := o.position(c.File, c.Offset)
@@ -382,7 +370,7 @@ func (o *outgoing) converse(ctx context.Context, s *session, sig <-chan signal.M
 				return nil
 			case MsgDecline:
 				st := StateDeclined
-				if c.Code == CodeExpired {
+				if c.Code == proto.CodeExpired {
 					st = StateExpired
 				}
 				return &endError{st, c.Code, c.Text}
@@ -391,7 +379,7 @@ func (o *outgoing) converse(ctx context.Context, s *session, sig <-chan signal.M
 			case MsgError:
 				return &endError{StateFailed, c.Code, c.Text}
 			default:
-				return &endError{StateFailed, CodeBadMessage, fmt.Sprintf("the receiver sent an unexpected %s", c.Type)}
+				return &endError{StateFailed, proto.CodeBadMessage, fmt.Sprintf("the receiver sent an unexpected %s", c.Type)}
 			}
 		}
 	}
@@ -404,84 +392,4 @@ func (o *outgoing) position(file int, offset int64) int64 {
 		n += o.entries[i].Size
 	}
 	return n + offset
-}
-
-// drainBuffered waits briefly for queued messages to leave before a close.
-func drainBuffered(s *session) {
-	deadline := time.Now().Add(2 * time.Second)
-	for s.ctrl.BufferedAmount() > 0 && time.Now().Before(deadline) {
-		select {
-		case <-s.closed:
-			return
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-}
-
-// stream sends every file from (file, offset) on, in manifest order, each
-// followed by its SHA-256 on the control channel. One buffer serves every
-// chunk: Pion copies what Send is given.
-func (o *outgoing) stream(ctx context.Context, s *session, file int, offset int64) error {
-	buf := make([]byte, s.maxChunk())
-	for i := file; i < len(o.entries); i++ {
-		e := o.entries[i]
-		if e.Dir {
-			continue
-		}
-		start := int64(0)
-		if i == file {
-			start = offset
-		}
-		if start > e.Size {
-			return &endError{StateFailed, CodeBadOffset, fmt.Sprintf("the receiver asked to resume %s at %d, past its size", e.Path, start)}
-		}
-		sum, err := o.sendFile(ctx, s, buf, i, start)
-		if err != nil {
-			return err
-		}
-		if err := s.sendControl(Control{Type: MsgFileEnd, File: i, SHA256: sum}); err != nil {
-			return errLost
-		}
-	}
-	return nil
-}
-
-func (o *outgoing) sendFile(ctx context.Context, s *session, buf []byte, i int, off int64) (string, error) {
-	e := o.entries[i]
-	f, err := os.Open(o.local[i])
-	if err != nil {
-		return "", &endError{StateFailed, CodeStorage, fmt.Sprintf("reading %s: %v", o.local[i], err)}
-	}
-	defer f.Close()
-	h := sha256.New()
-	// Resuming: the hash covers the whole file, so read what was sent before.
-	if _, err := io.CopyN(h, f, off); err != nil {
-		return "", &endError{StateFailed, CodeStorage, fmt.Sprintf("%s changed while sending: %v", o.local[i], err)}
-	}
-	for off < e.Size {
-		n := int(min(int64(len(buf)-ChunkHeaderBytes), e.Size-off))
-		payload := buf[ChunkHeaderBytes : ChunkHeaderBytes+n]
-		if _, err := io.ReadFull(f, payload); err != nil {
-			return "", &endError{StateFailed, CodeStorage, fmt.Sprintf("%s changed while sending: %v", o.local[i], err)}
-		}
-		h.Write(payload)
-		PutChunkHeader(buf, i, off)
-		for s.data.BufferedAmount() > bufferHigh {
-			select {
-			case <-s.low:
-			case <-s.closed:
-				return "", errLost
-			case <-ctx.Done():
-				return "", ctx.Err()
-			}
-		}
-		if err := s.data.Send(buf[:ChunkHeaderBytes+n]); err != nil {
-			return "", errLost
-		}
-		off += int64(n)
-		o.mu.Lock()
-		o.sent += int64(n)
-		o.mu.Unlock()
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

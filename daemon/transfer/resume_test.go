@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"github.com/ferry-dev/ferry/daemon/proto"
 	"os"
 	"path/filepath"
 	"sort"
@@ -24,7 +25,7 @@ func TestSendFolderTree(t *testing.T) {
 	// The same name exists already: the folder arrives as "album (1)".
 	os.MkdirAll(filepath.Join(receiver.dl, "album"), 0o755)
 
-	id, err := sender.m.Send(receiver.addr, []string{root})
+	id, err := sender.m.Send(receiver.direct(), []string{root})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +63,7 @@ func TestDeclineAndExpiry(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "x.bin")
 	writeRandom(t, src, 10)
 
-	id, err := sender.m.Send(receiver.addr, []string{src})
+	id, err := sender.m.Send(receiver.direct(), []string{src})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,13 +75,13 @@ func TestDeclineAndExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := sender.wait(id, final)
-	if out.State != StateDeclined || out.Code != CodeDeclined || !strings.Contains(out.Error, "declined") {
+	if out.State != StateDeclined || out.Code != proto.CodeDeclined || !strings.Contains(out.Error, "declined") {
 		t.Fatalf("sender after decline: %+v", out)
 	}
 
-	id, _ = sender.m.Send(receiver.addr, []string{src})
+	id, _ = sender.m.Send(receiver.direct(), []string{src})
 	out = sender.wait(id, final)
-	if out.State != StateExpired || out.Code != CodeExpired || !strings.Contains(out.Error, "expired") {
+	if out.State != StateExpired || out.Code != proto.CodeExpired || !strings.Contains(out.Error, "expired") {
 		t.Fatalf("sender after expiry: %+v", out)
 	}
 	if err := receiver.m.Accept(id); err == nil {
@@ -111,7 +112,7 @@ func TestResumeAfterCut(t *testing.T) {
 	const size = 100 << 20
 	src := filepath.Join(t.TempDir(), "big.bin")
 	want := writeRandom(t, src, size)
-	id, err := sender.m.Send(receiver.addr, []string{src})
+	id, err := sender.m.Send(receiver.direct(), []string{src})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +155,7 @@ func TestResumeAfterReceiverRestart(t *testing.T) {
 	const size = 100 << 20
 	src := filepath.Join(t.TempDir(), "big.bin")
 	want := writeRandom(t, src, size)
-	id, err := sender.m.Send(receiver.addr, []string{src})
+	id, err := sender.m.Send(receiver.direct(), []string{src})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,14 +194,14 @@ func TestIdentityChangeRefused(t *testing.T) {
 	first := startNode(t, nodeOpts{autoAccept: true})
 	src := filepath.Join(t.TempDir(), "x.bin")
 	writeRandom(t, src, 100)
-	id, _ := sender.m.Send(first.addr, []string{src})
+	id, _ := sender.m.Send(first.direct(), []string{src})
 	if out := sender.wait(id, final); out.State != StateDone || out.Peer != first.id.ID.String() {
 		t.Fatalf("first contact: %+v", out)
 	}
 	// Another device now answers at the same address.
 	first.stop()
 	impostor := startNode(t, nodeOpts{addr: first.addr, autoAccept: true})
-	id, _ = sender.m.Send(impostor.addr, []string{src})
+	id, _ = sender.m.Send(impostor.direct(), []string{src})
 	out := sender.wait(id, final)
 	if out.State != StateFailed || out.Code != "identity-changed" || !strings.Contains(out.Error, "identity changed") {
 		t.Fatalf("send to a changed identity: %+v", out)

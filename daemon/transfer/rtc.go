@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
@@ -17,18 +18,19 @@ import (
 
 // RTCConfig is the daemon-to-daemon WebRTC profile.
 type RTCConfig struct {
-	// Interfaces, when set, are the only network interfaces ICE gathers
-	// on. Otherwise every interface but loopback and virtual ones is used.
-	Interfaces []string
+	// InterfaceFilter, if set, reports whether ICE may gather on the
+	// network interface called name; nil allows every interface. Which
+	// interfaces lead to other devices is the caller's knowledge (package
+	// discovery keeps it), not this package's.
+	InterfaceFilter func(name string) bool
+	// Loopback gathers loopback candidates too, which only tests and two
+	// daemons on one computer need.
+	Loopback bool
 }
 
-// virtualPrefixes name interfaces that never lead to another device on the
-// LAN: container bridges, VM networks and VPN tunnels.
-var virtualPrefixes = []string{"docker", "br-", "veth", "virbr", "vmnet", "vboxnet", "tun", "tap", "utun", "wg", "zt", "tailscale", "lxc", "cni", "flannel", "podman"}
-
 // NewAPI builds the Pion API for daemon-to-daemon connections: host
-// candidates only, no mDNS candidates, no STUN, virtual and link-local
-// interfaces left out.
+// candidates only, no mDNS candidates, no STUN, link-local addresses left
+// out, and only the interfaces the filter allows.
 func NewAPI(cfg RTCConfig) *webrtc.API {
 	var se webrtc.SettingEngine
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
@@ -37,62 +39,77 @@ func NewAPI(cfg RTCConfig) *webrtc.API {
 	// soon after, so the sender starts resuming instead of waiting half a
 	// minute.
 	se.SetICETimeouts(4*time.Second, 8*time.Second, 1*time.Second)
-	allowed := make(map[string]bool)
-	for _, name := range cfg.Interfaces {
-		allowed[name] = true
+	if cfg.InterfaceFilter != nil {
+		se.SetInterfaceFilter(cfg.InterfaceFilter)
 	}
-	se.SetInterfaceFilter(func(name string) bool {
-		if len(allowed) > 0 {
-			return allowed[name]
-		}
-		for _, p := range virtualPrefixes {
-			if strings.HasPrefix(name, p) {
-				return false
-			}
-		}
-		return true
-	})
 	se.SetIPFilter(func(ip net.IP) bool { return !ip.IsLinkLocalUnicast() })
-	if ifaceIsLoopback(cfg.Interfaces) {
-		se.SetIncludeLoopbackCandidate(true)
-	}
+	se.SetIncludeLoopbackCandidate(cfg.Loopback)
 	return webrtc.NewAPI(webrtc.WithSettingEngine(se))
-}
-
-func ifaceIsLoopback(names []string) bool {
-	for _, name := range names {
-		if ifi, err := net.InterfaceByName(name); err == nil && ifi.Flags&net.FlagLoopback != 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // ErrIdentityChanged means a peer presented another certificate than the one
 // its device ID or an earlier contact promised.
 var ErrIdentityChanged = errors.New("the device's identity changed")
 
-// remoteID returns the device ID a session description proves: its DTLS
-// fingerprint (RFC 8122), at session or media level.
-func remoteID(sdpText string) (identity.ID, error) {
+// fingerprint is a certificate fingerprint as SDP gives it (RFC 8122).
+type fingerprint struct {
+	algo  string // "sha-256"
+	value string // "AB:CD:..."
+}
+
+func (f fingerprint) String() string { return f.algo + " " + f.value }
+
+// deviceID returns the device ID a sha-256 fingerprint is.
+func (f fingerprint) deviceID() (identity.ID, error) {
+	if !strings.EqualFold(f.algo, "sha-256") {
+		return identity.ID{}, fmt.Errorf("the remote description's fingerprint is %s, not sha-256", f.algo)
+	}
+	return identity.FromFingerprint(f.algo, f.value)
+}
+
+// sdpFingerprint returns the fingerprint of a session description that
+// Pion holds the remote's DTLS certificate to: the first at session level,
+// else the one of the bundled media section, else the first media
+// section's. Checking any other one (say the first sha-256 anywhere) would
+// let a peer show one certificate to this check and another to DTLS.
+func sdpFingerprint(sdpText string) (fingerprint, error) {
 	var sd sdp.SessionDescription
 	if err := sd.UnmarshalString(sdpText); err != nil {
-		return identity.ID{}, fmt.Errorf("reading remote description: %w", err)
+		return fingerprint{}, fmt.Errorf("reading remote description: %w", err)
 	}
-	attrs := sd.Attributes
-	for _, md := range sd.MediaDescriptions {
-		attrs = append(attrs, md.Attributes...)
-	}
-	for _, a := range attrs {
-		if a.Key != "fingerprint" {
-			continue
+	value, ok := sd.Attribute("fingerprint")
+	if !ok {
+		bundle := ""
+		if group, _ := sd.Attribute(sdp.AttrKeyGroup); strings.Contains(group, "BUNDLE") {
+			if ids := strings.Split(group, " "); len(ids) >= 2 {
+				bundle = ids[1]
+			}
 		}
-		algo, value, ok := strings.Cut(a.Value, " ")
-		if ok && strings.EqualFold(algo, "sha-256") {
-			return identity.FromFingerprint(algo, value)
+		for _, md := range sd.MediaDescriptions {
+			if mid, _ := md.Attribute("mid"); bundle != "" && mid != bundle {
+				continue
+			}
+			if value, ok = md.Attribute("fingerprint"); ok {
+				break
+			}
 		}
 	}
-	return identity.ID{}, errors.New("remote description has no sha-256 fingerprint")
+	algo, hex, found := strings.Cut(value, " ")
+	if !ok || !found || strings.Contains(hex, " ") {
+		return fingerprint{}, errors.New("the remote description has no usable DTLS fingerprint")
+	}
+	return fingerprint{algo: strings.ToLower(algo), value: strings.ToUpper(hex)}, nil
+}
+
+// certFingerprint returns the sha-256 fingerprint of a DER certificate in
+// SDP's form, and the digest.
+func certFingerprint(der []byte) (string, [32]byte) {
+	sum := sha256.Sum256(der)
+	hex := make([]string, len(sum))
+	for i, b := range sum {
+		hex[i] = fmt.Sprintf("%02X", b)
+	}
+	return "sha-256 " + strings.Join(hex, ":"), sum
 }
 
 // session is one peer connection carrying one transfer: a control channel
@@ -107,6 +124,8 @@ type session struct {
 	mu         sync.Mutex
 	remoteSet  bool
 	candidates []webrtc.ICECandidateInit
+	hold       bool             // keep local candidates until the offer is out
+	held       []signal.Message // local candidates kept
 	ctrl, data *webrtc.DataChannel
 	ready      chan struct{} // both channels open
 	readyOnce  sync.Once
@@ -129,9 +148,17 @@ func newSession(api *webrtc.API, cert webrtc.Certificate, conn string, num uint6
 			return
 		}
 		init := c.ToJSON()
-		s.send(signal.Message{Type: signal.TypeCandidate, Conn: conn, Session: num, Candidate: &signal.Candidate{
+		m := signal.Message{Type: signal.TypeCandidate, Conn: conn, Session: num, Candidate: &signal.Candidate{
 			Candidate: init.Candidate, SDPMid: init.SDPMid, SDPMLineIndex: init.SDPMLineIndex,
-		}})
+		}}
+		s.mu.Lock()
+		if s.hold {
+			s.held = append(s.held, m)
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		s.send(m)
 	})
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		if st == webrtc.PeerConnectionStateFailed || st == webrtc.PeerConnectionStateClosed {
@@ -141,8 +168,29 @@ func newSession(api *webrtc.API, cert webrtc.Certificate, conn string, num uint6
 	return s, nil
 }
 
-// setChannels records the two channels and marks the session ready when both
-// are open.
+// holdCandidates keeps local candidates back until release. The offerer
+// calls it before gathering starts: a candidate that overtook its offer
+// would reach an answerer with no session for it and be dropped.
+func (s *session) holdCandidates() {
+	s.mu.Lock()
+	s.hold = true
+	s.mu.Unlock()
+}
+
+// release sends the candidates held back, and from now on sends each as it
+// is found.
+func (s *session) release() {
+	s.mu.Lock()
+	held := s.held
+	s.hold, s.held = false, nil
+	s.mu.Unlock()
+	for _, m := range held {
+		s.send(m)
+	}
+}
+
+// addChannel records one of the two channels and marks the session ready
+// when both are open.
 func (s *session) addChannel(dc *webrtc.DataChannel) {
 	s.mu.Lock()
 	switch dc.Label() {
@@ -207,6 +255,21 @@ func (s *session) addCandidate(c *signal.Candidate) {
 	}
 	s.mu.Unlock()
 	s.pc.AddICECandidate(init)
+}
+
+// remoteCert returns the fingerprint and SHA-256 of the certificate the
+// remote proved in the DTLS handshake. Data channels open only after it,
+// so it is known once a channel carries a message.
+func (s *session) remoteCert() (string, [32]byte, error) {
+	var der []byte
+	if sctp := s.pc.SCTP(); sctp != nil && sctp.Transport() != nil {
+		der = sctp.Transport().GetRemoteCertificate()
+	}
+	if len(der) == 0 {
+		return "", [32]byte{}, errors.New("the peer's certificate is not known yet")
+	}
+	fp, sum := certFingerprint(der)
+	return fp, sum, nil
 }
 
 // sendControl sends one control message.

@@ -14,7 +14,7 @@ func TestSendSizes(t *testing.T) {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			src := filepath.Join(t.TempDir(), fmt.Sprintf("f%d.bin", size))
 			want := writeRandom(t, src, size)
-			id, err := sender.m.Send(receiver.addr, []string{src})
+			id, err := sender.m.Send(receiver.direct(), []string{src})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"fmt"
 	"regexp"
+
+	"github.com/ferry-dev/ferry/daemon/proto"
 )
 
 // Channel labels. The control channel carries JSON text messages; the data
@@ -27,29 +28,6 @@ const (
 	MsgDone     = "done"
 	MsgCancel   = "cancel"
 	MsgError    = "error"
-)
-
-// Error and decline codes.
-const (
-	CodeBadMessage   = "bad-message"
-	CodeUnknownType  = "unknown-type"
-	CodeTooLarge     = "too-large"
-	CodeBadName      = "bad-name"
-	CodeTooManyFiles = "too-many-files"
-	CodeUnknownFile  = "unknown-file"
-	CodeBadOffset    = "bad-offset"
-	CodeTooManyBytes = "too-many-bytes"
-	CodeHashMismatch = "hash-mismatch"
-	CodeNoSpace      = "no-space"
-	CodeStorage      = "storage"
-	CodeBusy         = "busy"
-	CodeDeclined     = "declined"
-	CodeExpired      = "expired"
-	CodeCancelled    = "cancelled"
-	CodeUnknown      = "unknown-transfer"
-	// CodeIdentityMismatch ends a send to a discovered device that answered
-	// with another certificate. It never travels on the wire.
-	CodeIdentityMismatch = "identity-mismatch"
 )
 
 // Limits of the file protocol.
@@ -87,18 +65,6 @@ type Control struct {
 	Text     string  `json:"text,omitempty"`
 }
 
-// ProtoError is a protocol violation or refusal with its wire code.
-type ProtoError struct {
-	Code string
-	Text string
-}
-
-func (e *ProtoError) Error() string { return e.Text }
-
-func protoErr(code, format string, args ...any) *ProtoError {
-	return &ProtoError{Code: code, Text: fmt.Sprintf(format, args...)}
-}
-
 var (
 	transferIDPattern = regexp.MustCompile(`^[a-z0-9]{8,32}$`)
 	sha256Pattern     = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -106,18 +72,18 @@ var (
 
 // DecodeControl parses and validates one control message. It checks the
 // shape of each type; whether the message fits the transfer's state is the
-// state machine's business.
+// state machine's business. Its errors are *proto.Error.
 func DecodeControl(b []byte) (Control, error) {
 	var c Control
 	if len(b) > MaxControlBytes {
-		return c, protoErr(CodeTooLarge, "control message is %d bytes (the limit is %d)", len(b), MaxControlBytes)
+		return c, proto.Errorf(proto.CodeTooLarge, "control message is %d bytes (the limit is %d)", len(b), MaxControlBytes)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(&c); err != nil {
-		return Control{}, protoErr(CodeBadMessage, "malformed control message: %v", err)
+		return Control{}, proto.Errorf(proto.CodeBadMessage, "malformed control message: %v", err)
 	}
 	if dec.More() {
-		return Control{}, protoErr(CodeBadMessage, "malformed control message: data after the message")
+		return Control{}, proto.Errorf(proto.CodeBadMessage, "malformed control message: data after the message")
 	}
 	if err := c.validate(); err != nil {
 		return Control{}, err
@@ -127,50 +93,50 @@ func DecodeControl(b []byte) (Control, error) {
 
 func (c *Control) validate() error {
 	if len(c.Name) > 256 || len(c.Text) > 1024 || len(c.Code) > 64 || len(c.Path) > 4096 {
-		return protoErr(CodeBadMessage, "%s: a text field is too long", c.Type)
+		return proto.Errorf(proto.CodeBadMessage, "%s: a text field is too long", c.Type)
 	}
 	if c.File < 0 || c.Offset < 0 || c.Received < 0 || c.Bytes < 0 || c.Count < 0 {
-		return protoErr(CodeBadMessage, "%s: negative number", c.Type)
+		return proto.Errorf(proto.CodeBadMessage, "%s: negative number", c.Type)
 	}
 	if len(c.Entries) > MaxEntriesPerPage {
-		return protoErr(CodeTooLarge, "%s carries %d entries (the limit is %d a message)", c.Type, len(c.Entries), MaxEntriesPerPage)
+		return proto.Errorf(proto.CodeTooLarge, "%s carries %d entries (the limit is %d a message)", c.Type, len(c.Entries), MaxEntriesPerPage)
 	}
 	for _, e := range c.Entries {
 		if e.Size < 0 || (e.Dir && e.Size != 0) {
-			return protoErr(CodeBadMessage, "entry %q has a bad size", e.Path)
+			return proto.Errorf(proto.CodeBadMessage, "entry %q has a bad size", e.Path)
 		}
 	}
 	switch c.Type {
 	case MsgOffer:
 		if !transferIDPattern.MatchString(c.Transfer) {
-			return protoErr(CodeBadMessage, "offer: transfer ID %q is not 8 to 32 lowercase letters and digits", c.Transfer)
+			return proto.Errorf(proto.CodeBadMessage, "offer: transfer ID %q is not 8 to 32 lowercase letters and digits", c.Transfer)
 		}
 		if c.Count == 0 || len(c.Entries) == 0 {
-			return protoErr(CodeBadMessage, "offer: it offers nothing")
+			return proto.Errorf(proto.CodeBadMessage, "offer: it offers nothing")
 		}
 		if c.Count > MaxEntries {
-			return protoErr(CodeTooManyFiles, "offer has %d items (the limit is %d)", c.Count, MaxEntries)
+			return proto.Errorf(proto.CodeTooManyFiles, "offer has %d items (the limit is %d)", c.Count, MaxEntries)
 		}
 		if len(c.Entries) > c.Count {
-			return protoErr(CodeBadMessage, "offer: more entries than its count")
+			return proto.Errorf(proto.CodeBadMessage, "offer: more entries than its count")
 		}
 	case MsgEntries:
 		if len(c.Entries) == 0 {
-			return protoErr(CodeBadMessage, "entries: no entries")
+			return proto.Errorf(proto.CodeBadMessage, "entries: no entries")
 		}
 	case MsgFileEnd:
 		if !sha256Pattern.MatchString(c.SHA256) {
-			return protoErr(CodeBadMessage, "file-end: sha256 must be 64 lowercase hex digits")
+			return proto.Errorf(proto.CodeBadMessage, "file-end: sha256 must be 64 lowercase hex digits")
 		}
 	case MsgDecline, MsgError, MsgCancel:
 		if c.Code == "" {
-			return protoErr(CodeBadMessage, "%s needs a code", c.Type)
+			return proto.Errorf(proto.CodeBadMessage, "%s needs a code", c.Type)
 		}
 	case MsgAccept, MsgProgress, MsgFileOK, MsgDone:
 	case "":
-		return protoErr(CodeBadMessage, "control message has no type")
+		return proto.Errorf(proto.CodeBadMessage, "control message has no type")
 	default:
-		return protoErr(CodeUnknownType, "unknown control message type %q", c.Type)
+		return proto.Errorf(proto.CodeUnknownType, "unknown control message type %q", c.Type)
 	}
 	return nil
 }
@@ -183,18 +149,18 @@ func PutChunkHeader(b []byte, file int, offset int64) {
 }
 
 // DecodeChunk splits a chunk message into its header and payload. The
-// payload aliases b.
+// payload aliases b. Its errors are *proto.Error.
 func DecodeChunk(b []byte) (file int, offset int64, payload []byte, err error) {
 	if len(b) <= ChunkHeaderBytes {
-		return 0, 0, nil, protoErr(CodeBadMessage, "chunk of %d bytes has no payload", len(b))
+		return 0, 0, nil, proto.Errorf(proto.CodeBadMessage, "chunk of %d bytes has no payload", len(b))
 	}
 	if len(b) > MaxChunkBytes {
-		return 0, 0, nil, protoErr(CodeTooLarge, "chunk is %d bytes (the limit is %d)", len(b), MaxChunkBytes)
+		return 0, 0, nil, proto.Errorf(proto.CodeTooLarge, "chunk is %d bytes (the limit is %d)", len(b), MaxChunkBytes)
 	}
 	f := binary.BigEndian.Uint32(b[0:4])
 	off := binary.BigEndian.Uint64(b[4:12])
 	if off > 1<<62 || f > MaxEntries {
-		return 0, 0, nil, protoErr(CodeBadOffset, "chunk for file %d at offset %d is out of range", f, off)
+		return 0, 0, nil, proto.Errorf(proto.CodeBadOffset, "chunk for file %d at offset %d is out of range", f, off)
 	}
 	return int(f), int64(off), b[ChunkHeaderBytes:], nil
 }

@@ -3,6 +3,7 @@ package transfer
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/ferry-dev/ferry/daemon/proto"
 	"testing"
 )
 
@@ -11,14 +12,14 @@ func TestDecodeControl(t *testing.T) {
 		in, code, text string
 	}{
 		{`{"type":"offer","transfer":"abcdefgh12","count":1,"entries":[{"path":"a","size":1}]}`, "", ""},
-		{`{"type":"teleport"}`, CodeUnknownType, `unknown control message type "teleport"`},
-		{`{"type":"offer",`, CodeBadMessage, "malformed control message: unexpected EOF"},
-		{`{"type":"offer","transfer":"../etc","count":1,"entries":[{"path":"a"}]}`, CodeBadMessage, `offer: transfer ID "../etc" is not 8 to 32 lowercase letters and digits`},
-		{`{"type":"offer","transfer":"abcdefgh","count":200000,"entries":[{"path":"a"}]}`, CodeTooManyFiles, "offer has 200000 items (the limit is 100000)"},
-		{`{"type":"offer","transfer":"abcdefgh","count":1,"entries":[{"path":"a","size":-1}]}`, CodeBadMessage, `entry "a" has a bad size`},
-		{`{"type":"file-end","file":0,"sha256":"xyz"}`, CodeBadMessage, "file-end: sha256 must be 64 lowercase hex digits"},
-		{`{"type":"decline"}`, CodeBadMessage, "decline needs a code"},
-		{`{}`, CodeBadMessage, "control message has no type"},
+		{`{"type":"teleport"}`, proto.CodeUnknownType, `unknown control message type "teleport"`},
+		{`{"type":"offer",`, proto.CodeBadMessage, "malformed control message: unexpected EOF"},
+		{`{"type":"offer","transfer":"../etc","count":1,"entries":[{"path":"a"}]}`, proto.CodeBadMessage, `offer: transfer ID "../etc" is not 8 to 32 lowercase letters and digits`},
+		{`{"type":"offer","transfer":"abcdefgh","count":200000,"entries":[{"path":"a"}]}`, proto.CodeTooManyFiles, "offer has 200000 items (the limit is 100000)"},
+		{`{"type":"offer","transfer":"abcdefgh","count":1,"entries":[{"path":"a","size":-1}]}`, proto.CodeBadMessage, `entry "a" has a bad size`},
+		{`{"type":"file-end","file":0,"sha256":"xyz"}`, proto.CodeBadMessage, "file-end: sha256 must be 64 lowercase hex digits"},
+		{`{"type":"decline"}`, proto.CodeBadMessage, "decline needs a code"},
+		{`{}`, proto.CodeBadMessage, "control message has no type"},
 	}
 	for _, tt := range tests {
 		_, err := DecodeControl([]byte(tt.in))
@@ -28,13 +29,13 @@ func TestDecodeControl(t *testing.T) {
 			}
 			continue
 		}
-		pe, ok := err.(*ProtoError)
+		pe, ok := err.(*proto.Error)
 		if !ok || pe.Code != tt.code || pe.Text != tt.text {
 			t.Errorf("DecodeControl(%s) = %v; want %s: %s", tt.in, err, tt.code, tt.text)
 		}
 	}
 	big := bytes.Repeat([]byte(" "), MaxControlBytes+1)
-	if _, err := DecodeControl(big); err == nil || err.(*ProtoError).Code != CodeTooLarge {
+	if _, err := DecodeControl(big); err == nil || err.(*proto.Error).Code != proto.CodeTooLarge {
 		t.Errorf("oversized control message: %v", err)
 	}
 }
@@ -63,7 +64,7 @@ func FuzzDecodeControl(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := DecodeControl(b)
 		if err != nil {
-			if _, ok := err.(*ProtoError); !ok {
+			if _, ok := err.(*proto.Error); !ok {
 				t.Fatalf("error is not a ProtoError: %v", err)
 			}
 			return

@@ -1,7 +1,6 @@
-package store
+package datadir
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,15 +10,14 @@ import (
 	"strings"
 )
 
-// States keeps one JSON document per transfer in a folder of the data
-// directory, written atomically (temporary file, sync, rename) so a crash
-// leaves either the old state or the new one.
+// States keeps one JSON document per transfer in the data folder's
+// transfers/ folder, each written with WriteJSON.
 type States struct {
 	dir string
 }
 
-// NewStates returns the state folder at dir.
-func NewStates(dir string) *States { return &States{dir: dir} }
+// States returns the resume states kept in this data folder.
+func (d *Dir) States() *States { return &States{dir: d.File(statesDir)} }
 
 var stateID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
@@ -36,32 +34,10 @@ func (s *States) Save(id string, v any) error {
 	if err != nil {
 		return err
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encoding state of %s: %w", id, err)
-	}
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return fmt.Errorf("creating state folder: %w", err)
 	}
-	tmp, err := os.CreateTemp(s.dir, id+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("saving state of %s: %w", id, err)
-	}
-	_, err = tmp.Write(b)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), name)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("saving state of %s: %w", id, err)
-	}
-	return nil
+	return WriteJSON(name, v)
 }
 
 // Load reads the state of transfer id into v.
@@ -70,14 +46,11 @@ func (s *States) Load(id string, v any) error {
 	if err != nil {
 		return err
 	}
-	b, err := os.ReadFile(name)
-	if err != nil {
-		return fmt.Errorf("reading state of %s: %w", id, err)
+	ok, err := readJSON(name, v)
+	if err == nil && !ok {
+		err = fmt.Errorf("reading state of %s: %w", id, fs.ErrNotExist)
 	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("reading state of %s: %w", id, err)
-	}
-	return nil
+	return err
 }
 
 // Remove deletes the state of transfer id.

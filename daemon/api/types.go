@@ -1,0 +1,175 @@
+// Package api is the contract between a ferry daemon and its owner's
+// clients (the CLI, the dashboard): the JSON types of every request and
+// answer of the local API, and a Go client for it. The routes themselves are
+// served by package web.
+//
+// It imports nothing else from ferry, so a client needs nothing of the
+// daemon's engine to speak to it, and the engine's types can change without
+// changing what clients see.
+package api
+
+import "time"
+
+// State is where a transfer stands.
+type State string
+
+// Transfer states. docs/protocol.md draws the state machines.
+const (
+	StateConnecting  State = "connecting"  // out: reaching the peer
+	StatePending     State = "pending"     // waiting for the receiver's owner
+	StateActive      State = "active"      // bytes are moving
+	StateInterrupted State = "interrupted" // connection lost; resuming
+	StateDone        State = "done"        // every file arrived and was verified
+	StateDeclined    State = "declined"
+	StateExpired     State = "expired"
+	StateCancelled   State = "cancelled"
+	StateFailed      State = "failed"
+)
+
+// Final reports whether the state is terminal.
+func (s State) Final() bool {
+	switch s {
+	case StateDone, StateDeclined, StateExpired, StateCancelled, StateFailed:
+		return true
+	}
+	return false
+}
+
+// Kinds of peer.
+const (
+	KindDaemon = "daemon" // a computer running ferry
+	KindGuest  = "guest"  // a browser on a daemon's guest page
+)
+
+// Transfer is a snapshot of one transfer.
+type Transfer struct {
+	ID        string    `json:"id"`
+	Direction string    `json:"direction"` // "in" or "out"
+	Peer      string    `json:"peer,omitempty"`
+	PeerName  string    `json:"peerName,omitempty"`
+	PeerKind  string    `json:"peerKind,omitempty"`
+	Addr      string    `json:"addr,omitempty"`
+	State     State     `json:"state"`
+	Files     int       `json:"files"`
+	Bytes     int64     `json:"bytes"`
+	Done      int64     `json:"done"` // bytes the receiver holds
+	Sent      int64     `json:"sent"` // bytes put on the wire, resends included (out only)
+	Verified  int       `json:"verified"`
+	Items     []string  `json:"items,omitempty"` // up to 20 names, final names once they are known
+	Code      string    `json:"code,omitempty"`
+	Error     string    `json:"error,omitempty"`
+	Resumed   []int64   `json:"resumed,omitempty"` // byte positions each resume started from
+	Started   time.Time `json:"started"`
+	Updated   time.Time `json:"updated"`
+}
+
+// Status describes the daemon for `ferry status`.
+type Status struct {
+	Name      string     `json:"name"`
+	ID        string     `json:"id"`
+	ShortID   string     `json:"shortId"`
+	Version   string     `json:"version"`
+	Addresses []string   `json:"addresses"`
+	Port      int        `json:"port"`
+	Downloads string     `json:"downloads"`
+	Accept    string     `json:"accept"`
+	Transfers []Transfer `json:"transfers"`
+}
+
+// Peer is a nearby daemon as `ferry peers` shows it.
+type Peer struct {
+	ID        string    `json:"id"`
+	ShortID   string    `json:"shortId"`
+	Name      string    `json:"name"`
+	Addrs     []string  `json:"addrs"`
+	Port      int       `json:"port"`
+	Version   int       `json:"version"`
+	FirstSeen time.Time `json:"firstSeen"`
+	LastSeen  time.Time `json:"lastSeen"`
+	Manual    bool      `json:"manual,omitempty"` // added by address, kept without mDNS
+	// Address is where the daemon is reached: empty when every address
+	// answered with another device's certificate.
+	Address string   `json:"address,omitempty"`
+	Flagged []string `json:"flagged,omitempty"`
+	Trusted bool     `json:"trusted"`
+}
+
+// Trust is the answer to trust and untrust: the device and the code both
+// owners compare.
+type Trust struct {
+	ID      string `json:"id"`
+	ShortID string `json:"shortId"`
+	Name    string `json:"name"`
+	Code    string `json:"code,omitempty"`
+}
+
+// Member is someone in the nearby room or a code room: a daemon or a guest,
+// the daemon it is connected to, and the code rooms it is in.
+type Member struct {
+	ID    string   `json:"id"`
+	Name  string   `json:"name"`
+	Kind  string   `json:"kind"`
+	Home  string   `json:"home"`
+	Rooms []string `json:"rooms,omitempty"`
+}
+
+// Room is a code room with its join links, one per address of this device.
+type Room struct {
+	Code    string        `json:"code"`
+	Members []Member      `json:"members"`
+	Joined  bool          `json:"joined"`              // this daemon is in it
+	Expires time.Duration `json:"expiresIn,omitempty"` // left of its time while empty
+	Link    string        `json:"link"`
+	Links   []string      `json:"links"`
+}
+
+// RoomsView is the answer to GET /api/rooms: everyone in the nearby room,
+// and the code rooms.
+type RoomsView struct {
+	Nearby []Member `json:"nearby"`
+	Rooms  []Room   `json:"rooms"`
+}
+
+// RoomSend is the answer to a send to a room: a transfer per daemon in it,
+// and the members that could not be sent to.
+type RoomSend struct {
+	Transfers []RoomTransfer `json:"transfers"`
+	Skipped   []RoomTransfer `json:"skipped"`
+}
+
+// RoomTransfer is one member of a send to a room.
+type RoomTransfer struct {
+	Peer  string `json:"peer"`
+	Name  string `json:"name"`
+	ID    string `json:"id,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// SendRequest is the body of POST /api/send: to one peer, or to every
+// daemon in a code room.
+type SendRequest struct {
+	To    string   `json:"to,omitempty"`
+	Room  string   `json:"room,omitempty"`
+	Paths []string `json:"paths"`
+}
+
+// Started is the answer to a send to one peer.
+type Started struct {
+	ID string `json:"id"`
+}
+
+// RoomRequest is the body of join and leave.
+type RoomRequest struct {
+	Room string `json:"room"`
+}
+
+// PeerRequest is the body of forget, trust, untrust and connect: an
+// address, or a device name or ID.
+type PeerRequest struct {
+	Peer string `json:"peer"`
+}
+
+// Error is the body of every error answer.
+type Error struct {
+	Error string `json:"error"`
+}

@@ -1,0 +1,106 @@
+package transfer
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ferry-dev/ferry/daemon/proto"
+	"github.com/ferry-dev/ferry/daemon/store"
+)
+
+// expire declines an offer nobody answered within PendingTTL.
+func (t *incoming) expire() {
+	t.mu.Lock()
+	if t.state != StatePending {
+		t.mu.Unlock()
+		return
+	}
+	rs := t.sess
+	t.mu.Unlock()
+	t.refuse(rs, StateExpired, proto.Errorf(proto.CodeExpired, "the offer expired after %s without an answer", t.m.cfg.PendingTTL))
+}
+
+func (t *incoming) decline() error {
+	t.mu.Lock()
+	if t.state != StatePending || !t.assembled {
+		t.mu.Unlock()
+		return fmt.Errorf("transfer %s: %w", t.id, ErrNotPending)
+	}
+	rs := t.sess
+	t.mu.Unlock()
+	t.refuse(rs, StateDeclined, proto.Errorf(proto.CodeDeclined, "%s declined the transfer", t.m.cfg.Name))
+	return nil
+}
+
+// refuse ends a pending offer in state and tells the sender why over rs,
+// if it is still connected.
+func (t *incoming) refuse(rs *rsession, state State, pe *proto.Error) {
+	t.end(state, pe)
+	if rs != nil {
+		rs.sendControl(Control{Type: MsgDecline, Code: pe.Code, Text: pe.Text})
+		rs.closeSoon()
+	}
+}
+
+// accept places the manifest in the downloads folder and asks for bytes.
+func (t *incoming) accept() error {
+	t.mu.Lock()
+	if t.state != StatePending || !t.assembled {
+		t.mu.Unlock()
+		return fmt.Errorf("transfer %s: %w", t.id, ErrNotPending)
+	}
+	if pe := t.checkSpace(); pe != nil {
+		t.mu.Unlock()
+		return errors.New(pe.Text)
+	}
+	se := make([]store.Entry, len(t.entries))
+	for i, e := range t.entries {
+		se[i] = store.Entry{Path: e.Path, Dir: e.Dir}
+	}
+	place, err := t.m.cfg.Downloads.Place(se)
+	if err != nil {
+		t.mu.Unlock()
+		return fmt.Errorf("accepting transfer %s: %w", t.id, err)
+	}
+	if t.expiry != nil {
+		t.expiry.Stop()
+	}
+	t.place, t.placed = place, place.Paths()
+	t.files = make([]inFile, len(t.entries))
+	for i, e := range t.entries {
+		if e.Dir {
+			t.files[i].done, t.files[i].final = true, t.placed[i]
+		}
+	}
+	t.state = StateActive
+	t.updated = time.Now()
+	t.save()
+	rs := t.sess
+	t.m.cfg.Log.Info("Transfer accepted", "transfer", t.id, "peer", t.peer.label())
+	if rs != nil {
+		t.resume(rs)
+	}
+	t.mu.Unlock()
+	t.m.notify()
+	return nil
+}
+
+// cancel ends the transfer at the owner's word and tells the sender.
+func (t *incoming) cancel() error {
+	t.mu.Lock()
+	if t.state.Final() {
+		t.mu.Unlock()
+		return fmt.Errorf("transfer %s has already ended", t.id)
+	}
+	rs := t.sess
+	t.mu.Unlock()
+	pe := proto.Errorf(proto.CodeCancelled, "%s cancelled the transfer", t.m.cfg.Name)
+	t.end(StateCancelled, pe)
+	if rs != nil {
+		rs.sendControl(Control{Type: MsgCancel, Code: pe.Code, Text: pe.Text})
+		rs.closeSoon()
+	}
+	t.m.notify()
+	return nil
+}

@@ -1,0 +1,93 @@
+package transfer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/ferry-dev/ferry/daemon/proto"
+)
+
+// drainBuffered waits briefly for queued messages to leave before a close.
+func drainBuffered(s *session) {
+	deadline := time.Now().Add(2 * time.Second)
+	for s.ctrl.BufferedAmount() > 0 && time.Now().Before(deadline) {
+		select {
+		case <-s.closed:
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// stream sends every file from (file, offset) on, in manifest order, each
+// followed by its SHA-256 on the control channel. One buffer serves every
+// chunk: Pion copies what Send is given.
+func (o *outgoing) stream(ctx context.Context, s *session, file int, offset int64) error {
+	buf := make([]byte, s.maxChunk())
+	for i := file; i < len(o.entries); i++ {
+		e := o.entries[i]
+		if e.Dir {
+			continue
+		}
+		start := int64(0)
+		if i == file {
+			start = offset
+		}
+		if start > e.Size {
+			return &endError{StateFailed, proto.CodeBadOffset, fmt.Sprintf("the receiver asked to resume %s at %d, past its size", e.Path, start)}
+		}
+		sum, err := o.sendFile(ctx, s, buf, i, start)
+		if err != nil {
+			return err
+		}
+		if err := s.sendControl(Control{Type: MsgFileEnd, File: i, SHA256: sum}); err != nil {
+			return errLost
+		}
+	}
+	return nil
+}
+
+func (o *outgoing) sendFile(ctx context.Context, s *session, buf []byte, i int, off int64) (string, error) {
+	e := o.entries[i]
+	f, err := os.Open(o.local[i])
+	if err != nil {
+		return "", &endError{StateFailed, proto.CodeStorage, fmt.Sprintf("reading %s: %v", o.local[i], err)}
+	}
+	defer f.Close()
+	h := sha256.New()
+	// Resuming: the hash covers the whole file, so read what was sent before.
+	if _, err := io.CopyN(h, f, off); err != nil {
+		return "", &endError{StateFailed, proto.CodeStorage, fmt.Sprintf("%s changed while sending: %v", o.local[i], err)}
+	}
+	for off < e.Size {
+		n := int(min(int64(len(buf)-ChunkHeaderBytes), e.Size-off))
+		payload := buf[ChunkHeaderBytes : ChunkHeaderBytes+n]
+		if _, err := io.ReadFull(f, payload); err != nil {
+			return "", &endError{StateFailed, proto.CodeStorage, fmt.Sprintf("%s changed while sending: %v", o.local[i], err)}
+		}
+		h.Write(payload)
+		PutChunkHeader(buf, i, off)
+		for s.data.BufferedAmount() > bufferHigh {
+			select {
+			case <-s.low:
+			case <-s.closed:
+				return "", errLost
+			case <-ctx.Done():
+				return "", ctx.Err()
+			}
+		}
+		if err := s.data.Send(buf[:ChunkHeaderBytes+n]); err != nil {
+			return "", errLost
+		}
+		off += int64(n)
+		o.mu.Lock()
+		o.sent += int64(n)
+		o.mu.Unlock()
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

@@ -1,0 +1,184 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/ferry-dev/ferry/daemon/api"
+)
+
+// apiRoutes are the owner's API; ownerOnly guards them.
+func (s *Server) apiRoutes() http.Handler {
+	cfg := s.cfg
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/status", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, cfg.Status())
+	})
+	mux.HandleFunc("GET /api/transfers", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, cfg.Transfers.List())
+	})
+	mux.HandleFunc("GET /api/transfers/{id}", func(w http.ResponseWriter, r *http.Request) {
+		info, err := cfg.Transfers.Get(r.PathValue("id"))
+		if err != nil {
+			writeError(w, http.StatusConflict, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, info)
+	})
+	mux.HandleFunc("GET /api/transfers/{id}/watch", func(w http.ResponseWriter, r *http.Request) {
+		watch(w, r, cfg.Transfers, r.PathValue("id"))
+	})
+	mux.HandleFunc("POST /api/send", func(w http.ResponseWriter, r *http.Request) {
+		var req api.SendRequest
+		if !readJSON(w, r, &req) {
+			return
+		}
+		if (req.To == "") == (req.Room == "") || len(req.Paths) == 0 {
+			writeJSON(w, http.StatusBadRequest, api.Error{Error: "send needs a peer (to) or a room, not both, and at least one path"})
+			return
+		}
+		if req.Room != "" {
+			out, err := cfg.Rooms.Send(req.Room, req.Paths)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, err)
+				return
+			}
+			writeJSON(w, http.StatusAccepted, out)
+			return
+		}
+		id, err := cfg.Transfers.Send(req.To, req.Paths)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err)
+			return
+		}
+		writeJSON(w, http.StatusAccepted, api.Started{ID: id})
+	})
+	answer := func(f func(string) error) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if err := f(r.PathValue("id")); err != nil {
+				writeError(w, http.StatusConflict, err)
+				return
+			}
+			info, _ := cfg.Transfers.Get(r.PathValue("id"))
+			writeJSON(w, http.StatusOK, info)
+		}
+	}
+	mux.HandleFunc("POST /api/transfers/{id}/accept", answer(cfg.Transfers.Accept))
+	mux.HandleFunc("POST /api/transfers/{id}/decline", answer(cfg.Transfers.Decline))
+	mux.HandleFunc("POST /api/transfers/{id}/cancel", answer(cfg.Transfers.Cancel))
+	mux.HandleFunc("GET /api/peers", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, cfg.Peers.List())
+	})
+	mux.HandleFunc("POST /api/forget", action(func(r *http.Request, req api.PeerRequest) (any, error) {
+		return map[string]string{"forgotten": req.Peer}, cfg.Peers.Forget(req.Peer)
+	}))
+	mux.HandleFunc("POST /api/trust", action(func(_ *http.Request, req api.PeerRequest) (any, error) {
+		return cfg.Peers.Trust(req.Peer)
+	}))
+	mux.HandleFunc("POST /api/untrust", action(func(_ *http.Request, req api.PeerRequest) (any, error) {
+		return cfg.Peers.Untrust(req.Peer)
+	}))
+	mux.HandleFunc("POST /api/connect", action(func(r *http.Request, req api.PeerRequest) (any, error) {
+		return cfg.Peers.Connect(r.Context(), req.Peer)
+	}))
+	mux.HandleFunc("GET /api/rooms", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, cfg.Rooms.View())
+	})
+	mux.HandleFunc("POST /api/rooms/create", func(w http.ResponseWriter, r *http.Request) {
+		room, err := cfg.Rooms.Create()
+		if err != nil {
+			writeError(w, http.StatusConflict, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, room)
+	})
+	mux.HandleFunc("POST /api/rooms/join", action(func(_ *http.Request, req api.RoomRequest) (any, error) {
+		return cfg.Rooms.Join(req.Room)
+	}))
+	mux.HandleFunc("POST /api/rooms/leave", action(func(_ *http.Request, req api.RoomRequest) (any, error) {
+		return map[string]string{"left": req.Room}, cfg.Rooms.Leave(req.Room)
+	}))
+	return mux
+}
+
+// action is a POST route that reads a request of type R and answers with
+// what f returns, or its error as 400.
+func action[R any](f func(r *http.Request, req R) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req R
+		if !readJSON(w, r, &req) {
+			return
+		}
+		out, err := f(r, req)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+// watch streams the transfer as newline-delimited JSON, one snapshot per
+// change, until it ends or the client leaves.
+func watch(w http.ResponseWriter, r *http.Request, t Transfers, id string) {
+	info, err := t.Get(id)
+	if err != nil {
+		writeError(w, http.StatusConflict, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.WriteHeader(http.StatusOK)
+	flusher, _ := w.(http.Flusher)
+	enc := json.NewEncoder(w)
+	tick := time.NewTicker(500 * time.Millisecond) // speed and ETA move even when nothing else does
+	defer tick.Stop()
+	for {
+		changed := t.Changed()
+		info, err = t.Get(id)
+		if err != nil || enc.Encode(info) != nil {
+			return
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+		if info.State.Final() {
+			return
+		}
+		select {
+		case <-changed:
+		case <-tick.C:
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+// readJSON decodes the request body into v, answering 400 and reporting
+// false when it is not exactly one such JSON value.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeJSON(w, http.StatusBadRequest, api.Error{Error: fmt.Sprintf("bad request body: %v", err)})
+		return false
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+// writeError answers err with code, or 404 when it names something that
+// does not exist.
+func writeError(w http.ResponseWriter, code int, err error) {
+	if errors.Is(err, ErrNotFound) {
+		code = http.StatusNotFound
+	}
+	writeJSON(w, code, api.Error{Error: err.Error()})
+}

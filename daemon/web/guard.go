@@ -1,0 +1,62 @@
+package web
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/ferry-dev/ferry/daemon/api"
+)
+
+// ownerOnly lets through only requests from loopback, for a loopback host,
+// and from a loopback origin if any, so that neither another device nor a
+// web page the owner visits (DNS rebinding, cross-site requests) reaches an
+// owner action. POST bodies must be JSON, which a plain cross-site form
+// cannot send.
+func ownerOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !loopbackAddr(r.RemoteAddr) {
+			writeJSON(w, http.StatusForbidden, api.Error{Error: "the local API answers only on this computer"})
+			return
+		}
+		if !loopbackHost(r.Host) {
+			writeJSON(w, http.StatusForbidden, api.Error{Error: fmt.Sprintf("host %q is not this computer", r.Host)})
+			return
+		}
+		if o := r.Header.Get("Origin"); o != "" {
+			u, err := url.Parse(o)
+			if err != nil || !loopbackHost(u.Host) {
+				writeJSON(w, http.StatusForbidden, api.Error{Error: fmt.Sprintf("origin %q may not use the local API", o)})
+				return
+			}
+		}
+		if r.Method == http.MethodPost && !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+			writeJSON(w, http.StatusUnsupportedMediaType, api.Error{Error: "send a JSON body with Content-Type: application/json"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func loopbackAddr(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,55 @@
+package web
+
+import (
+	"context"
+	"errors"
+
+	"github.com/ferry-dev/ferry/daemon/api"
+)
+
+// Transfers is what the API needs of the transfer engine.
+type Transfers interface {
+	List() []api.Transfer
+	Get(id string) (api.Transfer, error)
+	// Send starts sending paths to the device the owner named (a name, an
+	// ID prefix or HOST:PORT) and returns the transfer's ID.
+	Send(to string, paths []string) (string, error)
+	Accept(id string) error
+	Decline(id string) error
+	Cancel(id string) error
+	// Changed returns a channel closed at the next change of any transfer.
+	Changed() <-chan struct{}
+}
+
+// Peers is what the API needs of the nearby devices.
+type Peers interface {
+	List() []api.Peer
+	Trust(query string) (api.Trust, error)
+	Untrust(query string) (api.Trust, error)
+	Connect(ctx context.Context, addr string) (api.Peer, error)
+	Forget(addr string) error
+}
+
+// Rooms is what the API and the join pages need of the rooms.
+type Rooms interface {
+	View() api.RoomsView
+	// Room returns the room with the code as a person typed it; an
+	// unknown or malformed code is an error that Is ErrNotFound.
+	Room(code string) (api.Room, error)
+	Create() (api.Room, error)
+	Join(code string) (api.Room, error)
+	Leave(code string) error
+	Send(code string, paths []string) (api.RoomSend, error)
+}
+
+// ErrNotFound is what an error Is when it names something that does not
+// exist; the API answers it with 404.
+var ErrNotFound = errors.New("not found")
+
+// NotFound marks err as naming something that does not exist.
+func NotFound(err error) error { return notFound{err} }
+
+type notFound struct{ error }
+
+func (e notFound) Is(target error) bool { return target == ErrNotFound }
+func (e notFound) Unwrap() error        { return e.error }

@@ -1,0 +1,96 @@
+package web
+
+import (
+	"html/template"
+	"io/fs"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/ferry-dev/ferry/daemon/api"
+)
+
+// roomPages serves /r/CODE, the page a join link or QR code opens, and
+// /r/CODE/qr.svg. Anyone on the network may load them; they show what the
+// code already gives: the room and who is in it.
+func (s *Server) roomPages() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /r/{code}", func(w http.ResponseWriter, r *http.Request) {
+		data := roomPageData{Code: r.PathValue("code"), Name: s.cfg.Name}
+		room, err := s.cfg.Rooms.Room(data.Code)
+		status := http.StatusOK
+		if err != nil {
+			status = http.StatusNotFound
+		} else {
+			data.Found, data.Code, data.Room, data.Link = true, room.Code, room, pageLink(r, room)
+		}
+		s.render(w, status, "room.html", data)
+	})
+	mux.HandleFunc("GET /r/{code}/qr.svg", func(w http.ResponseWriter, r *http.Request) {
+		room, err := s.cfg.Rooms.Room(r.PathValue("code"))
+		if err != nil {
+			http.Error(w, "no such room", http.StatusNotFound)
+			return
+		}
+		svg, err := QRSVG(pageLink(r, room))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "image/svg+xml")
+		w.Write(svg)
+	})
+	return mux
+}
+
+type roomPageData struct {
+	Code  string
+	Name  string
+	Found bool
+	Room  api.Room
+	Link  string
+}
+
+// pageLink is the join link at the address the request came in on, so a
+// phone that loaded the page through one network shares a link that works
+// there; from loopback, the room's first link (a LAN address), so a phone
+// can scan the code off the owner's screen.
+func pageLink(r *http.Request, room api.Room) string {
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr); ok && !a.IP.IsLoopback() {
+		return "http://" + a.String() + "/r/" + room.Code
+	}
+	if room.Link != "" {
+		return room.Link
+	}
+	return "http://" + r.Host + "/r/" + room.Code
+}
+
+// render executes the UI template name with data. Templates are parsed for
+// each page, so a UI served from disk (--ui-dir) shows edits at once.
+func (s *Server) render(w http.ResponseWriter, status int, name string, data any) {
+	t, err := template.ParseFS(s.cfg.UI, name)
+	if err != nil {
+		s.cfg.Log.Error("Cannot load a page", "page", name, "err", err)
+		http.Error(w, "this page is missing from the daemon's UI files", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := t.Execute(w, data); err != nil {
+		s.cfg.Log.Warn("Cannot render a page", "page", name, "err", err)
+	}
+}
+
+// assets serves the UI's files other than templates: style sheets,
+// scripts, images.
+func (s *Server) assets() http.Handler {
+	files := http.FileServerFS(s.cfg.UI)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("file")
+		if strings.HasSuffix(name, ".html") || !fs.ValidPath(name) {
+			http.NotFound(w, r)
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
+}

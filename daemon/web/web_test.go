@@ -1,0 +1,154 @@
+package web
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/ferry-dev/ferry/daemon/api"
+)
+
+// fakeTransfers records sends; every other method is left to the
+// embedded nil interface, so a route that should not reach it panics.
+type fakeTransfers struct {
+	Transfers
+	sent []string
+}
+
+func (f *fakeTransfers) List() []api.Transfer { return []api.Transfer{} }
+func (f *fakeTransfers) Send(to string, paths []string) (string, error) {
+	f.sent = append(f.sent, to)
+	return "abcdefgh", nil
+}
+
+type fakeRooms struct {
+	Rooms
+	rooms map[string]api.Room
+}
+
+func (f fakeRooms) Room(code string) (api.Room, error) {
+	r, ok := f.rooms[strings.ToUpper(code)]
+	if !ok {
+		return api.Room{}, NotFound(errors.New("no such room"))
+	}
+	return r, nil
+}
+
+func testServer(t *testing.T) (*Server, *fakeTransfers) {
+	ft := &fakeTransfers{}
+	ui := fstest.MapFS{
+		"room.html": {Data: []byte(`{{if .Found}}Room {{.Code}} on {{.Name}}: {{range .Room.Members}}{{.Name}} {{end}}link {{.Link}}{{else}}No room {{.Code}}{{end}}`)},
+		"style.css": {Data: []byte("body{}")},
+	}
+	rooms := fakeRooms{rooms: map[string]api.Room{"ABCDEF": {Code: "ABCDEF", Link: "http://192.0.2.5:7466/r/ABCDEF",
+		Members: []api.Member{{Name: "<b>Phone</b>", Kind: api.KindGuest}}}}}
+	s := New(Config{
+		Name: "laptop", HubPath: "/ws", UI: ui, Log: slog.New(slog.DiscardHandler),
+		Hub:       http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hub") }),
+		Status:    func() api.Status { return api.Status{Name: "me"} },
+		Transfers: ft, Rooms: rooms,
+	})
+	return s, ft
+}
+
+func TestOwnerGuard(t *testing.T) {
+	s, ft := testServer(t)
+	h := s.Handler()
+	tests := []struct {
+		name, method, path, remote, host, origin, ctype string
+		code                                            int
+		body                                            string
+	}{
+		{"loopback client", "GET", "/api/status", "127.0.0.1:5000", "127.0.0.1:7466", "", "", 200, `"name":"me"`},
+		{"localhost name", "GET", "/api/transfers", "[::1]:5000", "localhost:7466", "", "", 200, "[]"},
+		{"another device", "GET", "/api/status", "192.0.2.7:5000", "127.0.0.1:7466", "", "", 403, "answers only on this computer"},
+		{"another device sends", "POST", "/api/send", "192.0.2.7:5000", "192.0.2.1:7466", "", "application/json", 403, "answers only on this computer"},
+		{"DNS rebinding", "GET", "/api/status", "127.0.0.1:5000", "evil.example:7466", "", "", 403, `host \"evil.example:7466\" is not this computer`},
+		{"cross-site page", "POST", "/api/send", "127.0.0.1:5000", "127.0.0.1:7466", "http://evil.example", "application/json", 403, "may not use the local API"},
+		{"form post", "POST", "/api/send", "127.0.0.1:5000", "127.0.0.1:7466", "", "application/x-www-form-urlencoded", 415, "Content-Type: application/json"},
+		{"send without peer", "POST", "/api/send", "127.0.0.1:5000", "127.0.0.1:7466", "", "application/json", 400, "needs a peer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := `{"paths":["/x"]}`
+			if tt.name == "another device sends" || tt.name == "cross-site page" {
+				body = `{"to":"victim","paths":["/etc/passwd"]}`
+			}
+			r := httptest.NewRequest(tt.method, tt.path, strings.NewReader(body))
+			r.RemoteAddr, r.Host = tt.remote, tt.host
+			if tt.origin != "" {
+				r.Header.Set("Origin", tt.origin)
+			}
+			if tt.ctype != "" {
+				r.Header.Set("Content-Type", tt.ctype)
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tt.code || !strings.Contains(w.Body.String(), tt.body) {
+				t.Fatalf("%s %s = %d %s; want %d containing %s", tt.method, tt.path, w.Code, w.Body, tt.code, tt.body)
+			}
+			if w.Header().Get("Content-Security-Policy") == "" || w.Header().Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("security headers missing: %v", w.Header())
+			}
+		})
+	}
+	if len(ft.sent) != 0 {
+		t.Fatalf("a refused request started a send: %v", ft.sent)
+	}
+
+	// The same send from the owner does start, so the check above can fail.
+	r := httptest.NewRequest("POST", "/api/send", strings.NewReader(`{"to":"desk","paths":["/x"]}`))
+	r.RemoteAddr, r.Host = "127.0.0.1:5000", "localhost:7466"
+	r.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusAccepted || len(ft.sent) != 1 || ft.sent[0] != "desk" || !strings.Contains(w.Body.String(), `"id":"abcdefgh"`) {
+		t.Fatalf("the owner's send: %d %s, sent %v", w.Code, w.Body, ft.sent)
+	}
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/api/status", nil))
+	if w.Code != http.StatusForbidden {
+		t.Fatalf("httptest's default remote address 192.0.2.1 got %d", w.Code)
+	}
+}
+
+func TestPages(t *testing.T) {
+	s, _ := testServer(t)
+	h := s.Handler()
+	get := func(path, remote string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", path, nil)
+		r.RemoteAddr = remote
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	w := get("/r/abcdef", "192.0.2.9:4000")
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "Room ABCDEF on laptop") ||
+		!strings.Contains(w.Body.String(), "&lt;b&gt;Phone&lt;/b&gt;") || !strings.Contains(w.Body.String(), "link http://192.0.2.5:7466/r/ABCDEF") {
+		t.Fatalf("room page: %d %s", w.Code, w.Body)
+	}
+	if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe") {
+		t.Errorf("page CSP: %q", csp)
+	}
+	if w := get("/r/ZZZZZZ", "192.0.2.9:4000"); w.Code != 404 || !strings.Contains(w.Body.String(), "No room ZZZZZZ") {
+		t.Errorf("unknown room: %d %s", w.Code, w.Body)
+	}
+	w = get("/r/ABCDEF/qr.svg", "192.0.2.9:4000")
+	if w.Code != 200 || w.Header().Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(w.Body.String(), "<svg") {
+		t.Errorf("QR code: %d %v", w.Code, w.Header())
+	}
+	if w := get("/style.css", "192.0.2.9:4000"); w.Code != 200 || w.Body.String() != "body{}" || w.Header().Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("style sheet: %d %q", w.Code, w.Body)
+	}
+	if w := get("/room.html", "192.0.2.9:4000"); w.Code != 404 {
+		t.Errorf("a template is served raw: %d", w.Code)
+	}
+	if w := get("/ws", "192.0.2.9:4000"); w.Body.String() != "hub" {
+		t.Errorf("the hub is not at /ws: %d %s", w.Code, w.Body)
+	}
+}
