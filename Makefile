@@ -15,6 +15,7 @@ run: build
 	./$(BIN) run $(ARGS)
 
 test: lint
+	node --test ui/test/
 	$(GO) test -race -shuffle=on -timeout 15m ./...
 
 bench: build

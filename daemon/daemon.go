@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,7 +17,9 @@ import (
 	"github.com/ferry-dev/ferry/daemon/datadir"
 	"github.com/ferry-dev/ferry/daemon/identity"
 	"github.com/ferry-dev/ferry/daemon/mesh"
+	"github.com/ferry-dev/ferry/daemon/messages"
 	"github.com/ferry-dev/ferry/daemon/nearby"
+	"github.com/ferry-dev/ferry/daemon/outbox"
 	"github.com/ferry-dev/ferry/daemon/signal"
 	"github.com/ferry-dev/ferry/daemon/store"
 	"github.com/ferry-dev/ferry/daemon/transfer"
@@ -26,16 +30,19 @@ import (
 
 // Daemon is one running ferry node.
 type Daemon struct {
-	cfg     Config
-	dir     *datadir.Dir
-	id      *identity.Identity
-	ln      net.Listener
-	nearby  *nearby.Devices
-	dialer  *signal.Dialer
-	manager *transfer.Manager
-	mesh    *mesh.Mesh
-	hub     *signal.Hub
-	web     *web.Server
+	cfg      Config
+	dir      *datadir.Dir
+	id       *identity.Identity
+	ln       net.Listener
+	nearby   *nearby.Devices
+	dialer   *signal.Dialer
+	manager  *transfer.Manager
+	mesh     *mesh.Mesh
+	hub      *signal.Hub
+	web      *web.Server
+	settings *settings
+	outbox   *outbox.Outbox
+	messages *messages.Store
 }
 
 // roomTTL is how long a code room lives with nobody in it.
@@ -71,6 +78,7 @@ func New(cfg Config) (d *Daemon, err error) {
 			d.ln.Close()
 		}
 	}()
+	d.settings = newSettings(d)
 	self := d.id.ID.String()
 	d.nearby, err = nearby.New(nearby.Config{
 		Self: d.id.ID, Name: cfg.Name, Dir: d.dir, Log: cfg.Log,
@@ -106,10 +114,18 @@ func New(cfg Config) (d *Daemon, err error) {
 		cfg.Log.Warn("Not rejoining rooms", "err", err)
 	}
 	d.mesh = mesh.New(mesh.Config{
-		ID: d.id.ID, Name: cfg.Name, Port: d.port(), Local: d.manager, Log: cfg.Log, RoomTTL: roomTTL, Rejoin: rejoin,
+		ID: d.id.ID, Name: cfg.Name, Port: d.port(), Local: local{d}, Log: cfg.Log, RoomTTL: roomTTL, Rejoin: rejoin,
 		Flagged: d.nearby.Flagged, Linked: d.nearby.Linked, Lost: d.nearby.Remove,
 	})
+	d.messages = messages.New(messages.Config{Self: self, Name: cfg.Name, Send: d.mesh.Send, Lookup: d.member, Log: cfg.Log})
 	d.hub = signal.NewHub(signal.HubConfig{ID: self, Name: cfg.Name, Handler: d.manager, Sessions: d.mesh, Log: cfg.Log})
+	d.outbox, err = outbox.New(outbox.Config{
+		Dir: d.dir.File("outbox"), Changed: d.manager.Changed, Log: cfg.Log,
+		Ended: func(id string) bool { info, err := d.manager.Get(id); return err != nil || info.State.Final() },
+	})
+	if err != nil {
+		return nil, err
+	}
 	var files fs.FS = ui.FS()
 	if cfg.UIDir != "" {
 		files = os.DirFS(cfg.UIDir)
@@ -117,6 +133,7 @@ func New(cfg Config) (d *Daemon, err error) {
 	d.web = web.New(web.Config{
 		Listener: d.ln, Name: cfg.Name, Hub: d.hub, HubPath: signal.HubPath, UI: files, Log: cfg.Log,
 		Status: d.status, Transfers: transfers{d}, Peers: d.nearby, Rooms: rooms{d},
+		Settings: d.settings, Uploads: d.outbox, Messages: d.messages, Boot: bootID(),
 	})
 	return d, nil
 }
@@ -149,7 +166,7 @@ func namesLoopback(names []string) bool {
 // autoAccept is the owner's accept policy: a guest's offer is accepted
 // without asking only when the owner accepts everything.
 func (d *Daemon) autoAccept(p transfer.Peer) bool {
-	switch d.cfg.Accept {
+	switch d.settings.Accept() {
 	case datadir.AcceptAll:
 		return true
 	case datadir.AcceptTrusted:
@@ -179,6 +196,39 @@ func (d *Daemon) nearbyEvent(e discovery.Event) {
 		addr, err := d.nearby.Addr(id)
 		return addr, err == nil
 	})
+}
+
+// local takes what the mesh delivers to this daemon: texts (and the
+// errors about texts sent) for the messages, everything else for the
+// transfer manager.
+type local struct{ d *Daemon }
+
+func (l local) HandleSignal(from signal.Peer, m signal.Message) {
+	switch {
+	case m.Type == signal.TypeText:
+		l.d.messages.Handle(from, m)
+	case m.Type == signal.TypeError && m.ID != "":
+		l.d.messages.Handle(from, m)
+	default:
+		l.d.manager.HandleSignal(from, m)
+	}
+}
+
+// member names a peer of the mesh's view, for messages sent to it.
+func (d *Daemon) member(id string) (name, kind string, ok bool) {
+	for _, m := range d.mesh.Members() {
+		if m.ID == id {
+			return m.Name, m.Kind, true
+		}
+	}
+	return "", "", false
+}
+
+// bootID names this start of the daemon.
+func bootID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // ID returns the device identity.
@@ -214,6 +264,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	})
 	g.Go(ctx, "nearby", d.nearby.Run)
+	g.Go(ctx, "outbox", d.outbox.Run)
 	if d.cfg.Discovery != nil {
 		g.Go(ctx, "discovery", func(ctx context.Context) error {
 			return discovery.Run(ctx, discovery.Config{
@@ -236,6 +287,6 @@ func (d *Daemon) status() api.Status {
 	return api.Status{
 		Name: d.cfg.Name, ID: d.id.ID.String(), ShortID: d.id.ID.Short(), Version: d.cfg.Version,
 		Addresses: addrStrings(discovery.LANAddresses(d.cfg.Interfaces)), Port: d.port(), Downloads: d.cfg.Downloads,
-		Accept: d.cfg.Accept, Transfers: transfers{d}.List(),
+		Accept: d.settings.Accept(), Transfers: transfers{d}.List(),
 	}
 }

@@ -14,11 +14,13 @@ import (
 // decision: add it here, and to the layout in the design notes.
 var allowedImports = map[string][]string{
 	".":               {"daemon", "daemon/api", "daemon/datadir", "discovery", "installer"},
-	"daemon":          {"daemon/api", "daemon/datadir", "daemon/identity", "daemon/mesh", "daemon/nearby", "daemon/signal", "daemon/store", "daemon/transfer", "daemon/web", "discovery", "ui"},
+	"daemon":          {"daemon/api", "daemon/datadir", "daemon/identity", "daemon/mesh", "daemon/messages", "daemon/nearby", "daemon/outbox", "daemon/signal", "daemon/store", "daemon/transfer", "daemon/web", "discovery", "ui"},
 	"daemon/api":      {},
 	"daemon/datadir":  {},
 	"daemon/identity": {},
 	"daemon/mesh":     {"daemon/identity", "daemon/proto", "daemon/signal"},
+	"daemon/messages": {"daemon/api", "daemon/proto", "daemon/signal"},
+	"daemon/outbox":   {"daemon/api", "daemon/store"},
 	"daemon/nearby":   {"daemon/api", "daemon/datadir", "daemon/identity", "daemon/signal", "discovery"},
 	"daemon/proto":    {},
 	"daemon/signal":   {"daemon/proto"},

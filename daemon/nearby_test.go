@@ -35,16 +35,27 @@ func runTestDaemon(t *testing.T, name string) (*Daemon, func()) {
 // runTestDaemonIn is runTestDaemon with the data and downloads folders in dir.
 func runTestDaemonIn(t *testing.T, name, dir string) (*Daemon, func()) {
 	t.Helper()
+	return runTestDaemonWith(t, name, dir, nil)
+}
+
+// runTestDaemonWith is runTestDaemonIn with edit applied to the config
+// before the daemon is made.
+func runTestDaemonWith(t *testing.T, name, dir string, edit func(*Config)) (*Daemon, func()) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ready := make(chan struct{})
-	d, err := New(Config{
+	cfg := Config{
 		DataDir: filepath.Join(dir, "data"), Downloads: filepath.Join(dir, "dl"), Name: name,
 		Listener: ln, Accept: datadir.AcceptAll, Interfaces: []string{"lo"}, Version: "test",
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: func() { close(ready) },
-	})
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	d, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,6 +45,18 @@ func (t transfers) Send(to string, paths []string) (string, error) {
 	return t.d.manager.Send(transfer.Direct(addr, want), paths)
 }
 
+func (t transfers) Entries(id string) ([]api.Entry, error) {
+	entries, err := t.d.manager.Entries(id)
+	if err != nil {
+		return nil, found(err)
+	}
+	out := make([]api.Entry, len(entries))
+	for i, e := range entries {
+		out[i] = api.Entry{Path: e.Path, Size: e.Size, Dir: e.Dir}
+	}
+	return out, nil
+}
+
 func (t transfers) Accept(id string) error   { return found(t.d.manager.Accept(id)) }
 func (t transfers) Decline(id string) error  { return found(t.d.manager.Decline(id)) }
 func (t transfers) Cancel(id string) error   { return found(t.d.manager.Cancel(id)) }
@@ -62,7 +74,8 @@ func apiTransfer(i transfer.Info) api.Transfer {
 	return api.Transfer{
 		ID: i.ID, Direction: i.Direction, Peer: i.Peer, PeerName: i.PeerName, PeerKind: i.PeerKind, Addr: i.Addr,
 		State: api.State(i.State), Files: i.Files, Bytes: i.Bytes, Done: i.Done, Sent: i.Sent, Verified: i.Verified,
-		Items: i.Items, Code: i.Code, Error: i.Error, Resumed: i.Resumed, Started: i.Started, Updated: i.Updated,
+		Items: i.Items, Code: i.Code, Error: i.Error, Resumed: i.Resumed,
+		File: i.File, FileDone: i.FileDone, FileBytes: i.FileBytes, Started: i.Started, Updated: i.Updated,
 	}
 }
 
@@ -121,6 +134,8 @@ func (r rooms) Leave(s string) error {
 	}
 	return r.d.dir.SaveRooms(r.d.mesh.Joined())
 }
+
+func (r rooms) Changed() <-chan struct{} { return r.d.mesh.Changed() }
 
 // saved records the rooms this device is in and returns room code.
 func (r rooms) saved(code string) (api.Room, error) {

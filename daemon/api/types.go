@@ -58,9 +58,19 @@ type Transfer struct {
 	Items     []string  `json:"items,omitempty"` // up to 20 names, final names once they are known
 	Code      string    `json:"code,omitempty"`
 	Error     string    `json:"error,omitempty"`
-	Resumed   []int64   `json:"resumed,omitempty"` // byte positions each resume started from
+	Resumed   []int64   `json:"resumed,omitempty"`   // byte positions each resume started from
+	File      string    `json:"file,omitempty"`      // the file in progress
+	FileDone  int64     `json:"fileDone,omitempty"`  // bytes of it the receiver holds
+	FileBytes int64     `json:"fileBytes,omitempty"` // its size
 	Started   time.Time `json:"started"`
 	Updated   time.Time `json:"updated"`
+}
+
+// Entry is one file or folder of a transfer, as the sender listed it.
+type Entry struct {
+	Path string `json:"path"` // relative, with "/" between folders
+	Size int64  `json:"size,omitempty"`
+	Dir  bool   `json:"dir,omitempty"`
 }
 
 // Status describes the daemon for `ferry status`.
@@ -150,7 +160,9 @@ type RoomTransfer struct {
 type SendRequest struct {
 	To    string   `json:"to,omitempty"`
 	Room  string   `json:"room,omitempty"`
-	Paths []string `json:"paths"`
+	Paths []string `json:"paths,omitempty"`
+	// Upload, instead of Paths, sends what the dashboard uploaded.
+	Upload string `json:"upload,omitempty"`
 }
 
 // Started is the answer to a send to one peer.
@@ -173,3 +185,66 @@ type PeerRequest struct {
 type Error struct {
 	Error string `json:"error"`
 }
+
+// Message is a short text or link sent to or received from a device or a
+// browser guest.
+type Message struct {
+	ID        string    `json:"id"`
+	Direction string    `json:"direction"` // "in" or "out"
+	Peer      string    `json:"peer"`      // the other side's device or guest ID
+	PeerName  string    `json:"peerName"`
+	PeerKind  string    `json:"peerKind"` // KindDaemon or KindGuest
+	Text      string    `json:"text"`
+	Time      time.Time `json:"time"`
+	// Error says why an outgoing message did not leave, if it did not.
+	Error string `json:"error,omitempty"`
+}
+
+// MessageRequest is the body of POST /api/messages.
+type MessageRequest struct {
+	To   string `json:"to"` // a device or guest ID
+	Text string `json:"text"`
+}
+
+// Settings are what the owner can change from the dashboard; they are
+// written to the data folder's config.json.
+type Settings struct {
+	Name      string `json:"name"`
+	Downloads string `json:"downloads"`
+	Accept    string `json:"accept"` // none, trusted or all
+	Port      int    `json:"port"`
+}
+
+// SettingsSaved is the answer to a change of settings: what is saved, and
+// which of the changes take effect only when the daemon restarts.
+type SettingsSaved struct {
+	Settings Settings `json:"settings"`
+	Restart  []string `json:"restart,omitempty"` // names of fields, as in Settings' JSON
+}
+
+// Upload is a batch of files the dashboard streams to the daemon to send:
+// the daemon keeps them until the transfers that use them end.
+type Upload struct {
+	ID    string   `json:"id"`
+	Items []string `json:"items"` // top-level names received so far
+	Bytes int64    `json:"bytes"`
+}
+
+// Snapshot is the first event of the event stream, and the state to start
+// from after every reconnect.
+type Snapshot struct {
+	Version int `json:"version"` // EventsVersion
+	// Boot changes every time the daemon starts, so a page can tell a
+	// restart from a lost connection.
+	Boot      string     `json:"boot"`
+	Status    Status     `json:"status"`
+	Peers     []Peer     `json:"peers"`
+	Rooms     RoomsView  `json:"rooms"`
+	Transfers []Transfer `json:"transfers"`
+	Messages  []Message  `json:"messages"`
+	Settings  Settings   `json:"settings"`
+}
+
+// EventsVersion is the version of the event stream's format, sent with
+// every snapshot as the stream's "version" field.
+const EventsVersion = 1

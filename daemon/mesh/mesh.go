@@ -249,13 +249,14 @@ func (m *Mesh) routeLocked(id string) *signal.Conn {
 // routed reports whether a message type is passed on to its addressee.
 func routed(t string) bool {
 	switch t {
-	case signal.TypeOffer, signal.TypeAnswer, signal.TypeCandidate, signal.TypeBye, signal.TypeError:
+	case signal.TypeOffer, signal.TypeAnswer, signal.TypeCandidate, signal.TypeBye, signal.TypeError, signal.TypeText:
 		return true
 	}
 	return false
 }
 
-// noPeer is the answer to a routed message nobody can take. Errors are not
+// noPeer is the answer to a routed message nobody can take, carrying what
+// names it to its sender: conn and session, or a text's id. Errors are not
 // answered, so two sides cannot bounce them.
 func noPeer(msg signal.Message) (signal.Message, bool) {
 	if msg.Type == signal.TypeError {
@@ -263,7 +264,7 @@ func noPeer(msg signal.Message) (signal.Message, bool) {
 	}
 	return signal.Message{
 		Type: signal.TypeError, Code: proto.CodeNoPeer, From: msg.To, To: msg.From,
-		Conn: msg.Conn, Session: msg.Session,
+		Conn: msg.Conn, Session: msg.Session, ID: msg.ID,
 		Text: fmt.Sprintf("nobody called %s is connected", msg.To),
 	}, true
 }

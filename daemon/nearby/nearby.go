@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ferry-dev/ferry/daemon/api"
@@ -50,6 +51,9 @@ type Devices struct {
 	self  string
 	table *discovery.Table
 	book  *book
+
+	mu      sync.Mutex
+	changed chan struct{}
 }
 
 // New loads the books of known and trusted devices.
@@ -58,13 +62,29 @@ func New(cfg Config) (*Devices, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Devices{cfg: cfg, self: cfg.Self.String(), book: b}
+	n := &Devices{cfg: cfg, self: cfg.Self.String(), book: b, changed: make(chan struct{})}
 	n.table = discovery.NewTable(n.self, cfg.TTL, func(e discovery.Event) {
 		if cfg.Events != nil {
 			cfg.Events(e)
 		}
+		n.notify()
 	})
 	return n, nil
+}
+
+// Changed returns a channel closed at the next change of the list: a
+// device appearing, changing or leaving, or the owner trusting one.
+func (n *Devices) Changed() <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.changed
+}
+
+func (n *Devices) notify() {
+	n.mu.Lock()
+	close(n.changed)
+	n.changed = make(chan struct{})
+	n.mu.Unlock()
 }
 
 // Table returns the peer table discovery fills.
@@ -191,6 +211,7 @@ func (n *Devices) Trust(query string) (api.Trust, error) {
 	if err := n.book.setTrust(id, p.Name, true); err != nil {
 		return api.Trust{}, err
 	}
+	n.notify()
 	return api.Trust{ID: p.ID, ShortID: id.Short(), Name: p.Name, Code: identity.PairCode(n.cfg.Self, id)}, nil
 }
 
@@ -212,6 +233,7 @@ func (n *Devices) Untrust(query string) (api.Trust, error) {
 		return api.Trust{}, fmt.Errorf("no trusted device is called %q or has an ID starting with it", query)
 	case 1:
 		id, _ := identity.ParseID(match[0].ID)
+		defer n.notify()
 		return match[0], n.book.setTrust(id, "", false)
 	}
 	return api.Trust{}, fmt.Errorf("%q matches %d trusted devices; use more of the device ID", query, len(match))

@@ -3,6 +3,8 @@ package signal
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/ferry-dev/ferry/daemon/proto"
 )
@@ -30,6 +32,7 @@ const (
 	TypeJoin     = "join"     // a guest joins a code room
 	TypeLeave    = "leave"    // a guest leaves a code room
 	TypeJoined   = "joined"   // the answer to create and join
+	TypeText     = "text"     // a short note or link for a daemon or a guest, routed like offer
 )
 
 // Kinds of connection, named in hello.
@@ -53,6 +56,7 @@ type Message struct {
 	From      string     `json:"from,omitempty"`
 	Name      string     `json:"name,omitempty"`
 	Conn      string     `json:"conn,omitempty"`
+	ID        string     `json:"id,omitempty"` // a text message's, chosen by its sender; see TypeText
 	Session   uint64     `json:"session,omitempty"`
 	SDP       string     `json:"sdp,omitempty"`
 	Candidate *Candidate `json:"candidate,omitempty"`
@@ -96,7 +100,9 @@ const (
 	maxIDBytes   = 64
 	maxSDPBytes  = 48 << 10
 	maxCandBytes = 1024
-	maxTextBytes = 1024
+	maxErrorText = 1024 // the text of any message but a text message
+	// MaxTextBytes is the longest text of a text message, in bytes.
+	MaxTextBytes = 4096
 	// MaxMembers is the most members one presence message lists.
 	MaxMembers = 300
 	// MaxRooms is the most code rooms one presence message lists, and so
@@ -128,13 +134,13 @@ func (m *Message) Validate() error {
 		return proto.Errorf(proto.CodeVersion, "protocol version %d is not supported (this peer speaks %d)", m.V, Version)
 	}
 	switch {
-	case len(m.From) > maxIDBytes, len(m.Conn) > maxIDBytes, len(m.To) > maxIDBytes:
-		return proto.Errorf(proto.CodeBadMessage, "from, to or conn is longer than %d bytes", maxIDBytes)
+	case len(m.From) > maxIDBytes, len(m.Conn) > maxIDBytes, len(m.To) > maxIDBytes, len(m.ID) > maxIDBytes:
+		return proto.Errorf(proto.CodeBadMessage, "from, to, conn or id is longer than %d bytes", maxIDBytes)
 	case len(m.Name) > maxNameBytes:
 		return proto.Errorf(proto.CodeBadMessage, "name is longer than %d bytes", maxNameBytes)
 	case len(m.SDP) > maxSDPBytes:
 		return proto.Errorf(proto.CodeTooLarge, "sdp is longer than %d bytes", maxSDPBytes)
-	case len(m.Text) > maxTextBytes || len(m.Code) > maxIDBytes:
+	case m.Type != TypeText && len(m.Text) > maxErrorText, len(m.Code) > maxIDBytes:
 		return proto.Errorf(proto.CodeBadMessage, "error text is too long")
 	case m.Port < 0 || m.Port > 65535:
 		return proto.Errorf(proto.CodeBadMessage, "port %d is out of range", m.Port)
@@ -156,6 +162,8 @@ func (m *Message) Validate() error {
 	case TypePresence:
 		return m.validatePresence()
 	case TypeCreate:
+	case TypeText:
+		return m.validateText()
 	case TypeJoin, TypeLeave, TypeJoined:
 		if !ValidRoomCode(m.Room) {
 			return proto.Errorf(proto.CodeBadMessage, "%s needs a room code of %d characters from %s", m.Type, RoomCodeLen, RoomAlphabet)
@@ -215,6 +223,26 @@ func (m *Message) validatePresence() error {
 	}
 	return nil
 }
+
+func (m *Message) validateText() error {
+	switch {
+	case m.To == "" || m.ID == "" || m.Text == "":
+		return proto.Errorf(proto.CodeBadMessage, "text needs to, id and text")
+	case !ValidMessageID(m.ID):
+		return proto.Errorf(proto.CodeBadMessage, "a message id is 8 to 64 letters, digits, '-' or '_'")
+	case len(m.Text) > MaxTextBytes:
+		return proto.Errorf(proto.CodeTooLarge, "text is %d bytes (the limit is %d)", len(m.Text), MaxTextBytes)
+	case !utf8.ValidString(m.Text):
+		return proto.Errorf(proto.CodeBadMessage, "text is not valid UTF-8")
+	case strings.IndexByte(m.Text, 0) >= 0:
+		return proto.Errorf(proto.CodeBadMessage, "text holds a NUL character")
+	}
+	return nil
+}
+
+// ValidMessageID reports whether id can name a text message: the same
+// characters and length as a guest ID.
+func ValidMessageID(id string) bool { return ValidGuestID(id) }
 
 // ValidGuestID reports whether id can name a guest: 8 to 64 ASCII letters,
 // digits, '-' or '_'.

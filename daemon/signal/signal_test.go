@@ -2,10 +2,12 @@ package signal
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -30,6 +32,20 @@ func TestDecode(t *testing.T) {
 		{`{"v":1,"type":"candidate","conn":"t1","session":1}`, proto.CodeBadMessage, "candidate needs conn, session and candidate"},
 		{`{"v":1}`, proto.CodeBadMessage, "message has no type"},
 		{big, proto.CodeTooLarge, "message is 65579 bytes (the limit is 65536)"},
+		// Text messages: up to 4096 bytes of text, an id like a guest ID.
+		{`{"v":1,"type":"text","to":"B","id":"msg-0001","text":"see https://example.com/\n\tthanks"}`, "", ""},
+		{text(`"id":"` + strings.Repeat("a", 64) + `","text":"` + strings.Repeat("é", MaxTextBytes/2) + `"`), "", ""},
+		{text(`"id":"msg-0001","text":"` + strings.Repeat("x", MaxTextBytes+1) + `"`), proto.CodeTooLarge, "text is 4097 bytes (the limit is 4096)"},
+		{`{"v":1,"type":"text","id":"msg-0001","text":"hi"}`, proto.CodeBadMessage, "text needs to, id and text"},
+		{text(`"text":"hi"`), proto.CodeBadMessage, "text needs to, id and text"},
+		{text(`"id":"msg-0001","text":""`), proto.CodeBadMessage, "text needs to, id and text"},
+		{text(`"id":"msg-001","text":"hi"`), proto.CodeBadMessage, "a message id is 8 to 64 letters, digits, '-' or '_'"},
+		{text(`"id":"msg 0001","text":"hi"`), proto.CodeBadMessage, "a message id is 8 to 64 letters, digits, '-' or '_'"},
+		{text(`"id":"` + strings.Repeat("a", 65) + `","text":"hi"`), proto.CodeBadMessage, "from, to, conn or id is longer than 64 bytes"},
+		{text(`"id":"msg-0001","text":"a\u0000b"`), proto.CodeBadMessage, "text holds a NUL character"},
+		// The larger limit is for text messages only.
+		{`{"v":1,"type":"error","code":"busy","text":"` + strings.Repeat("x", 1025) + `"}`, proto.CodeBadMessage, "error text is too long"},
+		{`{"v":1,"type":"bye","conn":"c","text":"` + strings.Repeat("x", 1025) + `"}`, proto.CodeBadMessage, "error text is too long"},
 	}
 	for _, tt := range tests {
 		_, err := Decode([]byte(tt.in))
@@ -46,6 +62,38 @@ func TestDecode(t *testing.T) {
 	}
 }
 
+// text returns a text message to B with more fields.
+func text(fields string) string { return `{"v":1,"type":"text","to":"B",` + fields + `}` }
+
+// TestValidateText: what JSON cannot carry but a caller can build.
+func TestValidateText(t *testing.T) {
+	m := Message{V: Version, Type: TypeText, To: "B", ID: "msg-0001", Text: "a\xffb"}
+	if err := m.Validate(); proto.CodeOf(err) != proto.CodeBadMessage || err.Error() != "text is not valid UTF-8" {
+		t.Errorf("Validate(invalid UTF-8) = %v", err)
+	}
+	if !ValidMessageID("Abc_-123") || ValidMessageID("abc/1234") || ValidMessageID("") {
+		t.Error("ValidMessageID disagrees with the guest ID charset")
+	}
+}
+
+// TestTextWire: a text message encodes with the field names of the example
+// in docs/protocol.md ("Text messages"), and decodes back.
+func TestTextWire(t *testing.T) {
+	m := Message{V: Version, Type: TypeText, To: "guest-7Qm2xK9pLw", From: "NB2HI4DTHIXS6ZLYMFWXA3DFFZRW63JPOEZS44DEMYAAAAAAAAAA", Name: "studio",
+		ID: "K3QF7ZQ2M5XWJ4RRT6YV2NA4DE", Text: "the slides: https://example.com/q3.pdf"}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = `{"v":1,"type":"text","from":"NB2HI4DTHIXS6ZLYMFWXA3DFFZRW63JPOEZS44DEMYAAAAAAAAAA","name":"studio","id":"K3QF7ZQ2M5XWJ4RRT6YV2NA4DE","text":"the slides: https://example.com/q3.pdf","to":"guest-7Qm2xK9pLw"}`
+	if string(b) != want {
+		t.Fatalf("encoded\n%s\nwant\n%s", b, want)
+	}
+	if got, err := Decode(b); err != nil || !reflect.DeepEqual(got, m) {
+		t.Fatalf("Decode = %+v, %v", got, err)
+	}
+}
+
 func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"v":1,"type":"hello","from":"A","name":"n"}`))
 	f.Add([]byte(`{"v":1,"type":"candidate","conn":"c","session":3,"candidate":{"candidate":"x","sdpMid":"0"}}`))
@@ -55,6 +103,9 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"v":1,"type":"presence","from":"A","session":7,"members":[{"id":"A","name":"a","kind":"daemon","home":"A","rooms":["ABCDEF"]}],"rooms":[{"code":"ABCDEF","idle":3}]}`))
 	f.Add([]byte(`{"v":1,"type":"join","room":"ABCDEF"}`))
 	f.Add([]byte(`{"v":1,"type":"offer","to":"B","conn":"c","session":1,"sdp":"v=0"}`))
+	f.Add([]byte(`{"v":1,"type":"text","to":"B","from":"guest-1234","name":"Phone","id":"msg-0001","text":"https://example.com/ \u00e9\n"}`))
+	f.Add([]byte(`{"v":1,"type":"text","to":"B","id":"msg-0001","text":"a\u0000b"}`))
+	f.Add([]byte(`{"v":1,"type":"error","code":"no-peer","to":"guest-1234","from":"B","id":"msg-0001","text":"nobody called B is connected"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Decode(b)
 		if err != nil {

@@ -92,6 +92,7 @@ func (t *incoming) info() Info {
 		}
 		in.Items = append(in.Items, name)
 	}
+	in.atPosition(t.entries, t.received)
 	return in
 }
 

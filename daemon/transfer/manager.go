@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -48,24 +49,49 @@ const (
 
 // Info is a snapshot of one transfer.
 type Info struct {
-	ID        string    `json:"id"`
-	Direction string    `json:"direction"` // "in" or "out"
-	Peer      string    `json:"peer,omitempty"`
-	PeerName  string    `json:"peerName,omitempty"`
-	PeerKind  string    `json:"peerKind,omitempty"` // KindDaemon or KindGuest
-	Addr      string    `json:"addr,omitempty"`
-	State     State     `json:"state"`
-	Files     int       `json:"files"`
-	Bytes     int64     `json:"bytes"`
-	Done      int64     `json:"done"` // bytes the receiver holds
-	Sent      int64     `json:"sent"` // bytes put on the wire, resends included (out only)
-	Verified  int       `json:"verified"`
-	Items     []string  `json:"items,omitempty"` // up to 20 names, final names once they are known
-	Code      string    `json:"code,omitempty"`
-	Error     string    `json:"error,omitempty"`
-	Resumed   []int64   `json:"resumed,omitempty"` // byte positions each resume started from
+	ID        string   `json:"id"`
+	Direction string   `json:"direction"` // "in" or "out"
+	Peer      string   `json:"peer,omitempty"`
+	PeerName  string   `json:"peerName,omitempty"`
+	PeerKind  string   `json:"peerKind,omitempty"` // KindDaemon or KindGuest
+	Addr      string   `json:"addr,omitempty"`
+	State     State    `json:"state"`
+	Files     int      `json:"files"`
+	Bytes     int64    `json:"bytes"`
+	Done      int64    `json:"done"` // bytes the receiver holds
+	Sent      int64    `json:"sent"` // bytes put on the wire, resends included (out only)
+	Verified  int      `json:"verified"`
+	Items     []string `json:"items,omitempty"` // up to 20 names, final names once they are known
+	Code      string   `json:"code,omitempty"`
+	Error     string   `json:"error,omitempty"`
+	Resumed   []int64  `json:"resumed,omitempty"` // byte positions each resume started from
+	// File is the file the receiver is writing now (its path in the
+	// manifest), FileDone of its FileBytes held; empty before the first
+	// byte and after the last.
+	File      string    `json:"file,omitempty"`
+	FileDone  int64     `json:"fileDone,omitempty"`
+	FileBytes int64     `json:"fileBytes,omitempty"`
 	Started   time.Time `json:"started"`
 	Updated   time.Time `json:"updated"`
+}
+
+// atPosition fills in File, FileDone and FileBytes for a transfer whose
+// receiver holds done bytes: files arrive in manifest order, so the file in
+// progress is the one the position falls in.
+func (in *Info) atPosition(entries []Entry, done int64) {
+	if done <= 0 || in.State.Final() {
+		return
+	}
+	for _, e := range entries {
+		if e.Dir {
+			continue
+		}
+		if done < e.Size {
+			in.File, in.FileDone, in.FileBytes = e.Path, done, e.Size
+			return
+		}
+		done -= e.Size
+	}
 }
 
 // Peer is the other side of an incoming transfer, as the owner's accept
@@ -290,6 +316,23 @@ func (m *Manager) Get(id string) (Info, error) {
 		return out.info(), nil
 	}
 	return Info{}, fmt.Errorf("transfer %s: %w", id, ErrNotFound)
+}
+
+// Entries returns the manifest of a transfer: every file and folder with
+// its size, as the sender listed them.
+func (m *Manager) Entries(id string) ([]Entry, error) {
+	m.mu.Lock()
+	in, out := m.in[id], m.out[id]
+	m.mu.Unlock()
+	switch {
+	case in != nil:
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		return slices.Clone(in.entries), nil
+	case out != nil:
+		return slices.Clone(out.entries), nil
+	}
+	return nil, fmt.Errorf("transfer %s: %w", id, ErrNotFound)
 }
 
 // Accept accepts a pending incoming offer.

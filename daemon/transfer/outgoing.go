@@ -87,6 +87,7 @@ func (o *outgoing) info() Info {
 			in.Items = append(in.Items, name)
 		}
 	}
+	in.atPosition(o.entries, o.done)
 	return in
 }
 

@@ -36,15 +36,28 @@ func (s *Server) apiRoutes() http.Handler {
 		if !readJSON(w, r, &req) {
 			return
 		}
-		if (req.To == "") == (req.Room == "") || len(req.Paths) == 0 {
-			writeJSON(w, http.StatusBadRequest, api.Error{Error: "send needs a peer (to) or a room, not both, and at least one path"})
+		if (req.To == "") == (req.Room == "") || (len(req.Paths) == 0) == (req.Upload == "") {
+			writeJSON(w, http.StatusBadRequest, api.Error{Error: "send needs a peer (to) or a room, not both, and paths or an upload, not both"})
 			return
+		}
+		if req.Upload != "" {
+			paths, err := cfg.Uploads.Paths(req.Upload)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, err)
+				return
+			}
+			req.Paths = paths
 		}
 		if req.Room != "" {
 			out, err := cfg.Rooms.Send(req.Room, req.Paths)
 			if err != nil {
 				writeError(w, http.StatusBadRequest, err)
 				return
+			}
+			if req.Upload != "" {
+				for _, t := range out.Transfers {
+					cfg.Uploads.Used(req.Upload, t.ID)
+				}
 			}
 			writeJSON(w, http.StatusAccepted, out)
 			return
@@ -53,6 +66,9 @@ func (s *Server) apiRoutes() http.Handler {
 		if err != nil {
 			writeError(w, http.StatusBadRequest, err)
 			return
+		}
+		if req.Upload != "" {
+			cfg.Uploads.Used(req.Upload, id)
 		}
 		writeJSON(w, http.StatusAccepted, api.Started{ID: id})
 	})
@@ -69,6 +85,51 @@ func (s *Server) apiRoutes() http.Handler {
 	mux.HandleFunc("POST /api/transfers/{id}/accept", answer(cfg.Transfers.Accept))
 	mux.HandleFunc("POST /api/transfers/{id}/decline", answer(cfg.Transfers.Decline))
 	mux.HandleFunc("POST /api/transfers/{id}/cancel", answer(cfg.Transfers.Cancel))
+	mux.HandleFunc("GET /api/transfers/{id}/entries", func(w http.ResponseWriter, r *http.Request) {
+		entries, err := cfg.Transfers.Entries(r.PathValue("id"))
+		if err != nil {
+			writeError(w, http.StatusConflict, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, entries)
+	})
+	mux.HandleFunc("GET /api/events", s.events)
+	mux.HandleFunc("GET /api/phone-qr.svg", s.phoneQR)
+	mux.HandleFunc("GET /api/messages", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, cfg.Messages.List())
+	})
+	mux.HandleFunc("POST /api/messages", action(func(_ *http.Request, req api.MessageRequest) (any, error) {
+		return cfg.Messages.Send(req.To, req.Text)
+	}))
+	mux.HandleFunc("GET /api/settings", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, cfg.Settings.Get())
+	})
+	mux.HandleFunc("POST /api/settings", action(func(_ *http.Request, req api.Settings) (any, error) {
+		return cfg.Settings.Save(req)
+	}))
+	mux.HandleFunc("POST /api/uploads", func(w http.ResponseWriter, r *http.Request) {
+		up, err := cfg.Uploads.Create()
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, up)
+	})
+	mux.HandleFunc("PUT /api/uploads/{id}", func(w http.ResponseWriter, r *http.Request) {
+		up, err := cfg.Uploads.Write(r.PathValue("id"), r.URL.Query().Get("path"), r.Body)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, up)
+	})
+	mux.HandleFunc("DELETE /api/uploads/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if err := cfg.Uploads.Discard(r.PathValue("id")); err != nil {
+			writeError(w, http.StatusBadRequest, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"discarded": r.PathValue("id")})
+	})
 	mux.HandleFunc("GET /api/peers", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, cfg.Peers.List())
 	})

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"io"
 
 	"github.com/ferry-dev/ferry/daemon/api"
 )
@@ -17,6 +18,8 @@ type Transfers interface {
 	Accept(id string) error
 	Decline(id string) error
 	Cancel(id string) error
+	// Entries returns a transfer's files and folders.
+	Entries(id string) ([]api.Entry, error)
 	// Changed returns a channel closed at the next change of any transfer.
 	Changed() <-chan struct{}
 }
@@ -28,6 +31,7 @@ type Peers interface {
 	Untrust(query string) (api.Trust, error)
 	Connect(ctx context.Context, addr string) (api.Peer, error)
 	Forget(addr string) error
+	Changed() <-chan struct{}
 }
 
 // Rooms is what the API and the join pages need of the rooms.
@@ -40,6 +44,35 @@ type Rooms interface {
 	Join(code string) (api.Room, error)
 	Leave(code string) error
 	Send(code string, paths []string) (api.RoomSend, error)
+	Changed() <-chan struct{}
+}
+
+// Messages is what the API needs of short text messages.
+type Messages interface {
+	List() []api.Message
+	Send(to, text string) (api.Message, error)
+	Changed() <-chan struct{}
+}
+
+// Settings is what the API needs of the owner's settings.
+type Settings interface {
+	Get() api.Settings
+	Save(s api.Settings) (api.SettingsSaved, error)
+	Changed() <-chan struct{}
+}
+
+// Uploads keeps files the dashboard streams to the daemon, for sending.
+type Uploads interface {
+	Create() (api.Upload, error)
+	// Write stores one file of upload id at path (relative, "/" between
+	// folders) from body.
+	Write(id, path string, body io.Reader) (api.Upload, error)
+	// Paths returns the top-level items of upload id, to send.
+	Paths(id string) ([]string, error)
+	// Used tells that transfers send upload id; it is removed once they
+	// have all ended.
+	Used(id string, transfers ...string)
+	Discard(id string) error
 }
 
 // ErrNotFound is what an error Is when it names something that does not

@@ -86,7 +86,7 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, data any
 func (s *Server) assets() http.Handler {
 	files := http.FileServerFS(s.cfg.UI)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name := r.PathValue("file")
+		name := strings.TrimPrefix(r.URL.Path, "/")
 		if strings.HasSuffix(name, ".html") || !fs.ValidPath(name) {
 			http.NotFound(w, r)
 			return

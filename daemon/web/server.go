@@ -37,7 +37,13 @@ type Config struct {
 	Transfers Transfers
 	Peers     Peers
 	Rooms     Rooms
-	Log       *slog.Logger
+	Messages  Messages
+	Settings  Settings
+	Uploads   Uploads
+	// Boot is different every time the daemon starts; the event stream
+	// tells it, so a page can tell a restart from a dropped connection.
+	Boot string
+	Log  *slog.Logger
 }
 
 // Server serves the daemon's HTTP side.
@@ -58,8 +64,10 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET "+s.cfg.HubPath, s.cfg.Hub)
 	mux.Handle("/api/", withHeaders(kindAPI, ownerOnly(s.apiRoutes())))
+	mux.Handle("GET /{$}", withHeaders(kindPage, http.HandlerFunc(s.home)))
 	mux.Handle("/r/", withHeaders(kindPage, s.roomPages()))
 	mux.Handle("GET /{file}", withHeaders(kindAsset, s.assets()))
+	mux.Handle("GET /js/", withHeaders(kindAsset, s.assets()))
 	return mux
 }
 

@@ -1,0 +1,56 @@
+package web
+
+import (
+	"net"
+	"net/http"
+	"strconv"
+)
+
+// home serves / : the owner's dashboard on this computer, and to anyone
+// else a page that says what this address is.
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	if !isOwner(r) {
+		s.render(w, http.StatusOK, "visitor.html", struct{ Name string }{s.cfg.Name})
+		return
+	}
+	s.render(w, http.StatusOK, "index.html", nil)
+}
+
+// isOwner reports whether a request comes from this computer, for this
+// computer: what the owner's guard lets through, before its method checks.
+func isOwner(r *http.Request) bool {
+	return loopbackAddr(r.RemoteAddr) && loopbackHost(r.Host)
+}
+
+// phoneQR is a QR code of the address a phone on the same network opens:
+// this device's first LAN address, which the dashboard shows beside it.
+func (s *Server) phoneQR(w http.ResponseWriter, r *http.Request) {
+	link := PhoneLink(s.cfg.Status().Addresses, s.port())
+	if link == "" {
+		http.Error(w, "this device has no network address another device can reach", http.StatusNotFound)
+		return
+	}
+	svg, err := QRSVG(link)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.Write(svg)
+}
+
+// PhoneLink is the address a phone on the network opens to reach this
+// daemon: the first of its LAN addresses (discovery lists IPv4 first).
+func PhoneLink(addrs []string, port int) string {
+	if len(addrs) == 0 {
+		return ""
+	}
+	return "http://" + net.JoinHostPort(addrs[0], strconv.Itoa(port)) + "/"
+}
+
+func (s *Server) port() int {
+	if a, ok := s.cfg.Listener.Addr().(*net.TCPAddr); ok {
+		return a.Port
+	}
+	return 0
+}

@@ -1,0 +1,37 @@
+// The owner's settings, saved to config.json.
+import { say } from '../dom.js';
+import { post } from '../api.js';
+
+const NAMES = { name: 'the name', downloads: 'the downloads folder', port: 'the port' };
+
+let shown = ''; // the settings last put into the form, so edits in progress survive updates
+
+export function renderSettings(state) {
+  const s = state.settings;
+  if (!s) return;
+  const key = JSON.stringify(s);
+  if (key === shown) return;
+  shown = key;
+  const f = document.getElementById('settings-form').elements;
+  f.devicename.value = s.name;
+  f.folder.value = s.downloads;
+  f.listenport.value = String(s.port);
+  for (const r of f.accept) r.checked = r.value === s.accept;
+}
+
+export function wireSettings() {
+  const form = document.getElementById('settings-form');
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const f = form.elements;
+    const body = { name: f.devicename.value, downloads: f.folder.value, accept: f.accept.value, port: Number(f.listenport.value) };
+    const r = await post('/api/settings', body);
+    if (!r.ok) return say('settings-note', r.error);
+    const later = (r.data.restart || []).map((k) => NAMES[k] || k);
+    say(
+      'settings-note',
+      later.length ? `Saved. The new ${later.join(', ').replace(/the /g, '')} take${later.length === 1 ? 's' : ''} effect when ferry restarts.` : 'Saved.',
+      later.length ? 'warn' : 'ok',
+    );
+  });
+}
