@@ -194,6 +194,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		Version:   version,
 		Connect:   file.Connect,
 		UIDir:     *uiDir,
+		Service:   *asService,
 	}
 	if *mdns {
 		cfg.Discovery = discovery.Zeroconf{}

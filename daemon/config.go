@@ -34,6 +34,9 @@ type Config struct {
 	DiscoveryCycle time.Duration
 	// Connect lists daemons to add by address.
 	Connect []string
+	// Service reports that the daemon runs under the OS service manager
+	// (ferry install), not in a terminal.
+	Service bool
 	// UIDir, if set, serves the web UI from this folder instead of the
 	// copy built into the binary, so UI work needs no rebuild.
 	UIDir string

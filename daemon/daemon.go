@@ -120,8 +120,7 @@ func New(cfg Config) (d *Daemon, err error) {
 	d.messages = messages.New(messages.Config{Self: self, Name: cfg.Name, Send: d.mesh.Send, Lookup: d.member, Log: cfg.Log})
 	d.hub = signal.NewHub(signal.HubConfig{ID: self, Name: cfg.Name, Handler: d.manager, Sessions: d.mesh, Log: cfg.Log})
 	d.outbox, err = outbox.New(outbox.Config{
-		Dir: d.dir.File("outbox"), Changed: d.manager.Changed, Log: cfg.Log,
-		Ended: func(id string) bool { info, err := d.manager.Get(id); return err != nil || info.State.Final() },
+		Dir: d.dir.File("outbox"), Changed: d.manager.Changed, Sending: d.manager.Sending, Log: cfg.Log,
 	})
 	if err != nil {
 		return nil, err
@@ -287,6 +286,13 @@ func (d *Daemon) status() api.Status {
 	return api.Status{
 		Name: d.cfg.Name, ID: d.id.ID.String(), ShortID: d.id.ID.Short(), Version: d.cfg.Version,
 		Addresses: addrStrings(discovery.LANAddresses(d.cfg.Interfaces)), Port: d.port(), Downloads: d.cfg.Downloads,
-		Accept: d.settings.Accept(), Transfers: transfers{d}.List(),
+		Accept: d.settings.Accept(), RunningAs: runningAs(d.cfg.Service), Transfers: transfers{d}.List(),
 	}
+}
+
+func runningAs(service bool) string {
+	if service {
+		return "service"
+	}
+	return "foreground"
 }

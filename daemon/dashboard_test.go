@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -211,4 +212,60 @@ func get(t *testing.T, url, host string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// TestDashboardSendSurvivesRestart: a send started in the page belongs to
+// the daemon: it goes on after the tab is gone and the daemon restarted.
+func TestDashboardSendSurvivesRestart(t *testing.T) {
+	recv, _ := runTestDaemonWith(t, "receiver", t.TempDir(), func(c *Config) { c.Accept = datadir.AcceptNone })
+	dir := t.TempDir()
+	a, stop := runTestDaemonIn(t, "alpha", dir)
+	if _, err := a.nearby.Connect(context.Background(), recv.Addr().String()); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t)
+	b.open(t, "http://localhost:"+itoa(a.port())+"/")
+	b.waitText(t, "#nearby", "receiver")
+	src, sum := randomFile(t, "report.pdf", 5<<20)
+	b.run(t, chromedp.SetUploadFiles(chromedp.CSS("#pick-files"), []string{src}, chromedp.NodeReady))
+	b.waitText(t, "#tray", "report.pdf")
+	b.click(t, `#nearby [data-device="`+recv.ID().String()+`"] button`)
+	b.waitText(t, "#transfers", "Waiting for receiver to accept")
+	b.open(t, "about:blank")
+	list := a.manager.List()
+	if len(list) != 1 || list[0].Direction != "out" {
+		t.Fatalf("alpha lists %+v, want the page's send", list)
+	}
+	id := list[0].ID
+	for info, _ := recv.manager.Get(id); info.State != transfer.StatePending; info, _ = recv.manager.Get(id) {
+		<-recv.manager.Changed()
+	}
+	stop()
+
+	a, _ = runTestDaemonIn(t, "alpha", dir)
+	if err := recv.manager.Accept(id); err != nil {
+		t.Fatal(err)
+	}
+	if info := awaitTransfer(t, a, id); info.State != transfer.StateDone {
+		t.Fatalf("after the restart: %s %s", info.State, info.Error)
+	}
+	if fileSum(t, filepath.Join(recv.cfg.Downloads, "report.pdf")) != sum {
+		t.Fatal("the receiver has something else than the page sent")
+	}
+	// Once sent, the upload leaves the outbox (the outbox sweeps after
+	// the transfer's last change, so this polls, with a deadline).
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(10 * time.Second)
+	for {
+		if entries, _ := os.ReadDir(a.dir.File("outbox")); len(entries) == 0 {
+			break
+		}
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatal("the sent upload is still in the outbox")
+		}
+	}
+	b.assertClean(t)
 }

@@ -75,14 +75,17 @@ type Entry struct {
 
 // Status describes the daemon for `ferry status`.
 type Status struct {
-	Name      string     `json:"name"`
-	ID        string     `json:"id"`
-	ShortID   string     `json:"shortId"`
-	Version   string     `json:"version"`
-	Addresses []string   `json:"addresses"`
-	Port      int        `json:"port"`
-	Downloads string     `json:"downloads"`
-	Accept    string     `json:"accept"`
+	Name      string   `json:"name"`
+	ID        string   `json:"id"`
+	ShortID   string   `json:"shortId"`
+	Version   string   `json:"version"`
+	Addresses []string `json:"addresses"`
+	Port      int      `json:"port"`
+	Downloads string   `json:"downloads"`
+	Accept    string   `json:"accept"`
+	// RunningAs says how the daemon runs: "service" (started by the OS
+	// service manager) or "foreground" (ferry run in a terminal).
+	RunningAs string     `json:"runningAs"`
 	Transfers []Transfer `json:"transfers"`
 }
 

@@ -7,7 +7,8 @@
 // ended, or after an hour if nothing sends it.
 //
 // Paths inside an upload are checked like names from the network (package
-// store's rules) and confined to the upload's folder.
+// store's rules) and confined to the upload's folder. Uploads survive a
+// restart of the daemon, as the transfers that send them do.
 package outbox
 
 import (
@@ -23,7 +24,6 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"sync"
 	"time"
 
@@ -35,10 +35,10 @@ import (
 type Config struct {
 	// Dir is the folder uploads are kept in, inside the data folder.
 	Dir string
-	// Changed and Ended tell when transfers change and whether one has
-	// ended, so finished uploads can be removed.
+	// Changed tells when transfers change, and Sending whether an
+	// unfinished transfer sends from a folder, so sent uploads can go.
 	Changed func() <-chan struct{}
-	Ended   func(transfer string) bool
+	Sending func(dir string) bool
 	// Unused is how long an upload nothing sends is kept; 0 means an hour.
 	Unused time.Duration
 	Log    *slog.Logger
@@ -53,26 +53,34 @@ type Outbox struct {
 }
 
 type upload struct {
-	created   time.Time
-	transfers []string
-	writing   int // files being written now
+	created time.Time
+	used    bool // handed to a transfer
+	writing int  // files being written now
 }
 
 var idPattern = regexp.MustCompile(`^[0-9a-f]{16}$`)
 
-// New opens the uploads folder. Uploads left from before a restart are
-// removed: the transfers that sent them did not survive it.
+// New opens the uploads folder. Uploads from before a restart count as
+// handed over: they stay while a transfer taken up after the restart sends
+// them.
 func New(cfg Config) (*Outbox, error) {
 	if cfg.Unused == 0 {
 		cfg.Unused = time.Hour
 	}
-	if err := os.RemoveAll(cfg.Dir); err != nil {
-		return nil, fmt.Errorf("clearing the uploads folder: %w", err)
-	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the uploads folder: %w", err)
 	}
-	return &Outbox{cfg: cfg, uploads: map[string]*upload{}}, nil
+	des, err := os.ReadDir(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("reading the uploads folder: %w", err)
+	}
+	o := &Outbox{cfg: cfg, uploads: map[string]*upload{}}
+	for _, de := range des {
+		if de.IsDir() && idPattern.MatchString(de.Name()) {
+			o.uploads[de.Name()] = &upload{created: time.Now(), used: true}
+		}
+	}
+	return o, nil
 }
 
 // Create starts an empty upload.
@@ -113,7 +121,7 @@ func (o *Outbox) Write(id, name string, body io.Reader) (api.Upload, error) {
 	}
 	o.mu.Lock()
 	u, err := o.get(id)
-	if err == nil && len(u.transfers) > 0 {
+	if err == nil && u.used {
 		err = errors.New("this upload is being sent already; start a new one")
 	}
 	if err == nil {
@@ -214,12 +222,13 @@ func (o *Outbox) Paths(id string) ([]string, error) {
 	return paths, nil
 }
 
-// Used records that transfers send upload id.
-func (o *Outbox) Used(id string, transfers ...string) {
+// Used records that upload id was handed to transfers: it goes once none
+// of them is sending from it any more.
+func (o *Outbox) Used(id string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if u, err := o.get(id); err == nil {
-		u.transfers = append(u.transfers, transfers...)
+		u.used = true
 	}
 }
 
@@ -227,7 +236,7 @@ func (o *Outbox) Used(id string, transfers ...string) {
 func (o *Outbox) Discard(id string) error {
 	o.mu.Lock()
 	u, err := o.get(id)
-	if err == nil && (len(u.transfers) > 0 || u.writing > 0) {
+	if err == nil && (u.used || u.writing > 0) {
 		err = errors.New("this upload is in use and is removed when its transfers end")
 	}
 	if err == nil {
@@ -240,8 +249,8 @@ func (o *Outbox) Discard(id string) error {
 	return os.RemoveAll(filepath.Join(o.cfg.Dir, id))
 }
 
-// Run removes uploads whose transfers have all ended, and those nothing
-// sent within Config.Unused, until ctx ends.
+// Run removes uploads no transfer sends any more, and those nothing sent
+// within Config.Unused, until ctx ends.
 func (o *Outbox) Run(ctx context.Context) error {
 	tick := time.NewTicker(o.cfg.Unused / 4)
 	defer tick.Stop()
@@ -261,8 +270,8 @@ func (o *Outbox) sweep(now time.Time) {
 	o.mu.Lock()
 	var done []string
 	for id, u := range o.uploads {
-		ended := len(u.transfers) > 0 && !slices.ContainsFunc(u.transfers, func(t string) bool { return !o.cfg.Ended(t) })
-		unused := len(u.transfers) == 0 && u.writing == 0 && now.Sub(u.created) > o.cfg.Unused
+		ended := u.used && !o.cfg.Sending(filepath.Join(o.cfg.Dir, id))
+		unused := !u.used && u.writing == 0 && now.Sub(u.created) > o.cfg.Unused
 		if ended || unused {
 			delete(o.uploads, id)
 			done = append(done, id)

@@ -9,12 +9,17 @@ import (
 	"time"
 )
 
-func newOutbox(t *testing.T, ended map[string]bool) *Outbox {
+// newOutbox opens an outbox in dir (a new folder when ""), whose uploads
+// are being sent while sending holds their folders.
+func newOutbox(t *testing.T, dir string, sending map[string]bool) *Outbox {
 	t.Helper()
+	if dir == "" {
+		dir = filepath.Join(t.TempDir(), "outbox")
+	}
 	o, err := New(Config{
-		Dir:     filepath.Join(t.TempDir(), "outbox"),
+		Dir:     dir,
 		Changed: func() <-chan struct{} { return make(chan struct{}) },
-		Ended:   func(id string) bool { return ended[id] },
+		Sending: func(dir string) bool { return sending[filepath.Base(dir)] },
 		Log:     slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
@@ -24,8 +29,8 @@ func newOutbox(t *testing.T, ended map[string]bool) *Outbox {
 }
 
 func TestUploadSendAndSweep(t *testing.T) {
-	ended := map[string]bool{}
-	o := newOutbox(t, ended)
+	sending := map[string]bool{}
+	o := newOutbox(t, "", sending)
 	up, err := o.Create()
 	if err != nil {
 		t.Fatal(err)
@@ -51,19 +56,26 @@ func TestUploadSendAndSweep(t *testing.T) {
 		t.Fatalf("the nested file holds %q", b)
 	}
 
-	o.Used(up.ID, "t1", "t2")
+	sending[up.ID] = true
+	o.Used(up.ID)
 	if _, err := o.Write(up.ID, "late.txt", strings.NewReader("x")); err == nil {
 		t.Error("a file was added to an upload that is being sent")
 	}
 	if err := o.Discard(up.ID); err == nil {
 		t.Error("an upload in use was discarded")
 	}
-	ended["t1"] = true
 	o.sweep(time.Now())
 	if _, err := os.Stat(paths[0]); err != nil {
-		t.Fatalf("removed while t2 still sends it: %v", err)
+		t.Fatalf("removed while a transfer still sends it: %v", err)
 	}
-	ended["t2"] = true
+
+	// After a restart the upload is kept while a transfer sends it.
+	o = newOutbox(t, o.cfg.Dir, sending)
+	o.sweep(time.Now())
+	if _, err := o.Paths(up.ID); err != nil {
+		t.Fatalf("lost in the restart: %v", err)
+	}
+	sending[up.ID] = false
 	o.sweep(time.Now())
 	if _, err := os.Stat(filepath.Dir(paths[0])); !os.IsNotExist(err) {
 		t.Fatalf("still there after every transfer ended: %v", err)
@@ -74,7 +86,7 @@ func TestUploadSendAndSweep(t *testing.T) {
 }
 
 func TestUploadBadInput(t *testing.T) {
-	o := newOutbox(t, nil)
+	o := newOutbox(t, "", nil)
 	up, _ := o.Create()
 	for _, tt := range []struct{ id, name, err string }{
 		{up.ID, "../escape.txt", `cannot upload "../escape.txt"`},
@@ -93,7 +105,7 @@ func TestUploadBadInput(t *testing.T) {
 }
 
 func TestUnusedUploadExpires(t *testing.T) {
-	o := newOutbox(t, nil)
+	o := newOutbox(t, "", nil)
 	up, _ := o.Create()
 	o.Write(up.ID, "a.txt", strings.NewReader("a"))
 	o.sweep(time.Now())

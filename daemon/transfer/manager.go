@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -232,6 +233,12 @@ func New(cfg Config) (*Manager, error) {
 		return nil, fmt.Errorf("listing interrupted transfers: %w", err)
 	}
 	for _, id := range ids {
+		if strings.HasPrefix(id, outPrefix) {
+			if o := m.loadOutgoing(id); o != nil {
+				m.out[o.id] = o
+			}
+			continue
+		}
 		t, err := m.loadIncoming(id)
 		if err != nil {
 			cfg.Log.Warn("Dropping unreadable transfer state", "transfer", id, "err", err)
@@ -247,6 +254,7 @@ func New(cfg Config) (*Manager, error) {
 // ones save their resume state, outgoing ones stop sending, and it waits
 // for the senders to return. No transfer starts after.
 func (m *Manager) Run(ctx context.Context) error {
+	m.resumeOutgoing()
 	<-ctx.Done()
 	ins, outs := m.snapshot(true)
 	for _, t := range outs {
@@ -393,14 +401,20 @@ func (m *Manager) Send(r Route, paths []string) (string, error) {
 	}
 	o := newOutgoing(m, r, entries, local)
 	m.out[o.id] = o
-	m.wg.Add(1)
 	m.mu.Unlock()
+	o.save()
+	m.start(o)
+	m.notify()
+	return o.id, nil
+}
+
+// start runs o until it ends.
+func (m *Manager) start(o *outgoing) {
+	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
 		o.run()
 	}()
-	m.notify()
-	return o.id, nil
 }
 
 // HandleSignal handles a signaling message for this daemon, from a peer on

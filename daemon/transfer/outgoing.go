@@ -42,6 +42,10 @@ type outgoing struct {
 	updated      time.Time
 	lastProgress time.Time
 	cancelled    bool
+	restored     bool // loaded from disk, waiting for Manager.Run to start it
+	// resuming is set on a transfer taken up after a restart: not reaching
+	// the peer at first is then a lost connection, retried like one.
+	resuming bool
 }
 
 // endError ends a transfer for good, with a state and a code.
@@ -120,10 +124,14 @@ func (o *outgoing) run() {
 	log := o.m.cfg.Log.With("transfer", o.id, "to", o.label)
 	backoff := 250 * time.Millisecond
 	var connected bool
-	for session := uint64(1); ; session++ {
+	// Sessions are numbered from the clock, so that after a restart of
+	// this daemon the receiver takes the new session as newer than any it
+	// saw; milliseconds stay exact in JavaScript numbers.
+	for session := uint64(time.Now().UnixMilli()); ; session++ {
 		err := o.attempt(session, &connected)
 		if err == nil {
 			o.set(func() { o.state = StateDone })
+			o.forget()
 			log.Info("Transfer finished", "bytes", o.total, "sent", o.info().Sent)
 			return
 		}
@@ -139,7 +147,7 @@ func (o *outgoing) run() {
 				ee = &endError{StateInterrupted, "", "the daemon stopped"}
 			}
 		case errors.As(err, &ee):
-		case !connected:
+		case !connected && !o.resuming:
 			ee = &endError{StateFailed, "", fmt.Sprintf("cannot reach %s: %v", o.label, err)}
 		default:
 			o.mu.Lock()
@@ -151,6 +159,9 @@ func (o *outgoing) run() {
 		}
 		if ee != nil {
 			o.set(func() { o.state, o.code, o.err = ee.state, ee.code, ee.text })
+			if ee.state.Final() {
+				o.forget()
+			}
 			log.Info("Transfer ended", "state", ee.state, "code", ee.code, "reason", ee.text)
 			return
 		}

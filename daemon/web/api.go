@@ -55,9 +55,7 @@ func (s *Server) apiRoutes() http.Handler {
 				return
 			}
 			if req.Upload != "" {
-				for _, t := range out.Transfers {
-					cfg.Uploads.Used(req.Upload, t.ID)
-				}
+				cfg.Uploads.Used(req.Upload)
 			}
 			writeJSON(w, http.StatusAccepted, out)
 			return
@@ -68,7 +66,7 @@ func (s *Server) apiRoutes() http.Handler {
 			return
 		}
 		if req.Upload != "" {
-			cfg.Uploads.Used(req.Upload, id)
+			cfg.Uploads.Used(req.Upload)
 		}
 		writeJSON(w, http.StatusAccepted, api.Started{ID: id})
 	})

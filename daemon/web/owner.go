@@ -69,9 +69,9 @@ type Uploads interface {
 	Write(id, path string, body io.Reader) (api.Upload, error)
 	// Paths returns the top-level items of upload id, to send.
 	Paths(id string) ([]string, error)
-	// Used tells that transfers send upload id; it is removed once they
-	// have all ended.
-	Used(id string, transfers ...string)
+	// Used tells that upload id was handed to transfers; it is removed
+	// once they have all ended.
+	Used(id string)
 	Discard(id string) error
 }
 

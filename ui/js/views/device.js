@@ -30,6 +30,7 @@ export function renderDevice(state) {
     fact('Downloads', st.downloads),
     fact('Accepts', ACCEPT[st.accept] || st.accept),
     fact('Version', st.version),
+    fact('Running', st.runningAs === 'service' ? 'as a service: it starts by itself' : 'in a terminal (ferry run): it stops when that does'),
   );
   const link = phoneLink(st);
   const a = document.getElementById('phone-link');

@@ -1,0 +1,132 @@
+package transfer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/ferry-dev/ferry/daemon/identity"
+)
+
+// outPrefix marks the saved state of an outgoing transfer among the states,
+// which otherwise hold incoming ones under their bare IDs.
+const outPrefix = "out-"
+
+// savedOut is what a sender keeps on disk of an outgoing transfer, so that
+// it goes on after the daemon restarts: where the files are, what was
+// offered, and whom to. The receiver keeps what it holds; on reconnect it
+// says where to continue, as after any lost connection.
+type savedOut struct {
+	ID      string      `json:"id"`
+	Addr    string      `json:"addr"`
+	Want    identity.ID `json:"want,omitzero"`
+	Entries []Entry     `json:"entries"`
+	Local   []string    `json:"local"`
+	Started time.Time   `json:"started"`
+}
+
+// save records o, if its route can be taken up again after a restart: a
+// direct one. A transfer through the mesh needs the peer to be there again
+// to be found; it is not kept.
+func (o *outgoing) save() {
+	r, ok := o.route.(direct)
+	if !ok {
+		return
+	}
+	s := savedOut{ID: o.id, Addr: r.addr, Want: r.want, Entries: o.entries, Local: o.local, Started: o.started}
+	if err := o.m.cfg.States.Save(outPrefix+o.id, s); err != nil {
+		o.m.cfg.Log.Warn("Cannot save the transfer for a restart", "transfer", o.id, "err", err)
+	}
+}
+
+// forget removes o's saved state once it has ended.
+func (o *outgoing) forget() {
+	if err := o.m.cfg.States.Remove(outPrefix + o.id); err != nil {
+		o.m.cfg.Log.Warn("Cannot remove a finished transfer's state", "transfer", o.id, "err", err)
+	}
+}
+
+// loadOutgoing reads a saved outgoing transfer. One whose files changed on
+// disk while the daemon was stopped is listed as failed, with the reason,
+// and not resumed: what the receiver holds may no longer match. An
+// unreadable state is dropped.
+func (m *Manager) loadOutgoing(stateID string) *outgoing {
+	var s savedOut
+	err := m.cfg.States.Load(stateID, &s)
+	if err == nil && (s.ID != strings.TrimPrefix(stateID, outPrefix) || len(s.Entries) != len(s.Local) || len(s.Entries) == 0 || s.Addr == "") {
+		err = errors.New("inconsistent state")
+	}
+	if err != nil {
+		m.cfg.Log.Warn("Dropping unreadable transfer state", "transfer", stateID, "err", err)
+		m.cfg.States.Remove(stateID)
+		return nil
+	}
+	o := newOutgoing(m, Direct(s.Addr, s.Want), s.Entries, s.Local)
+	o.id, o.started, o.state = s.ID, s.Started, StateInterrupted
+	if err := unchanged(s.Entries, s.Local); err != nil {
+		o.state, o.err = StateFailed, fmt.Sprintf("cannot resume after the restart: %v; send it again", err)
+		o.forget()
+		m.cfg.Log.Info("Not resuming a transfer", "transfer", o.id, "reason", o.err)
+		return o
+	}
+	o.restored, o.resuming, o.lastProgress = true, true, time.Now()
+	return o
+}
+
+// unchanged reports, as an error, the first file that is not as it was
+// when the transfer started: gone, or another size or modification time.
+func unchanged(entries []Entry, local []string) error {
+	for i, e := range entries {
+		if e.Dir {
+			continue
+		}
+		info, err := os.Stat(local[i])
+		switch {
+		case err != nil:
+			return fmt.Errorf("%s is gone", local[i])
+		case info.Size() != e.Size || info.ModTime().UnixMilli() != e.Mtime:
+			return fmt.Errorf("%s changed while ferry was stopped", local[i])
+		}
+	}
+	return nil
+}
+
+// resumeOutgoing starts the transfers loaded from disk.
+func (m *Manager) resumeOutgoing() {
+	m.mu.Lock()
+	var restored []*outgoing
+	for _, o := range m.out {
+		if o.restored {
+			o.restored = false
+			restored = append(restored, o)
+		}
+	}
+	m.mu.Unlock()
+	for _, o := range restored {
+		m.cfg.Log.Info("Resuming a transfer after the restart", "transfer", o.id, "to", o.label)
+		m.start(o)
+	}
+}
+
+// Sending reports whether an unfinished outgoing transfer sends a file
+// from inside dir.
+func (m *Manager) Sending(dir string) bool {
+	_, outs := m.snapshot(false)
+	prefix := strings.TrimSuffix(dir, string(os.PathSeparator)) + string(os.PathSeparator)
+	for _, o := range outs {
+		o.mu.Lock()
+		final := o.state.Final()
+		o.mu.Unlock()
+		if final {
+			continue
+		}
+		for _, p := range o.local {
+			if strings.HasPrefix(p, prefix) {
+				return true
+			}
+		}
+	}
+	return false
+}
