@@ -14,6 +14,9 @@ let onChange = () => {};
 /** init wires the pickers and the page-wide drop; changed re-renders buttons. */
 export function initSend(changed) {
   onChange = changed;
+  for (const b of document.querySelectorAll('[data-picks]')) {
+    b.addEventListener('click', () => document.getElementById(b.dataset.picks).click());
+  }
   for (const id of ['pick-files', 'pick-folder']) {
     const input = document.getElementById(id);
     input.addEventListener('change', () => {
