@@ -51,22 +51,37 @@ var chromiumFlags = []string{
 type browser struct {
 	ctx     context.Context // the tab; each step runs in a context derived from it
 	timeout time.Duration   // of each step
+	dataDir string          // the profile, which every Chromium process names
 
 	mu   sync.Mutex
 	seen []string // problems, in order of arrival
 }
 
 // browserOption changes how newBrowser starts Chromium.
-type browserOption func(*[]chromedp.ExecAllocatorOption)
+type browserOption func(*browserSetup)
+
+// browserSetup is what browser options change.
+type browserSetup struct {
+	flags []chromedp.ExecAllocatorOption // switches besides chromiumFlags
+	ns    string                         // a network namespace to run in, or ""
+}
 
 // showLocalIPs starts Chromium with
 // --disable-features=WebRtcHideLocalIpsWithMdns, so its host candidates
 // carry its real addresses instead of <uuid>.local names. The design notes
 // ask that at least one WebRTC test runs without it.
 func showLocalIPs() browserOption {
-	return func(opts *[]chromedp.ExecAllocatorOption) {
-		*opts = append(*opts, chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"))
+	return func(s *browserSetup) {
+		s.flags = append(s.flags, chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"))
 	}
+}
+
+// inNamespace starts Chromium in the network namespace ns (see
+// newGuestLAN), so it reaches the daemon as a phone on the LAN does: from
+// another address, to the daemon's LAN address, in a context that is not
+// secure. Its switches stay exactly those of every test browser.
+func inNamespace(ns string) browserOption {
+	return func(s *browserSetup) { s.ns = ns }
 }
 
 // newBrowser starts a headless Chromium with a fresh profile for this test
@@ -82,17 +97,23 @@ func newBrowser(t *testing.T, opts ...browserOption) *browser {
 		}
 		t.Fatalf("CI is set and there is no Chromium (%v): CI must run the browser tests; .ci/run installs the chromium package", err)
 	}
+	var setup browserSetup
+	for _, o := range opts {
+		o(&setup)
+	}
+	exe := path
+	if setup.ns != "" {
+		exe = netnsWrapper(t, setup.ns, path)
+	}
 	dataDir := t.TempDir()
-	alloc := []chromedp.ExecAllocatorOption{chromedp.ExecPath(path)}
+	alloc := []chromedp.ExecAllocatorOption{chromedp.ExecPath(exe)}
 	for _, f := range chromiumFlags {
 		alloc = append(alloc, chromedp.Flag(f, true))
 	}
 	alloc = append(alloc, chromedp.UserDataDir(dataDir))
-	for _, o := range opts {
-		o(&alloc)
-	}
+	alloc = append(alloc, setup.flags...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), alloc...)
-	b := &browser{timeout: browserTimeout}
+	b := &browser{timeout: browserTimeout, dataDir: dataDir}
 	// WithListener sees every event of the tab from its first message, in
 	// order, before the reply to any later command (see problems).
 	ctx, cancelTab := chromedp.NewContext(actx, chromedp.WithListener(b.record))
@@ -116,12 +137,33 @@ func newBrowser(t *testing.T, opts ...browserOption) *browser {
 	select {
 	case err := <-started:
 		if err != nil {
-			t.Fatalf("starting %s: %v", path, err)
+			t.Fatalf("starting %s: %v", exe, err)
 		}
 	case <-time.After(b.timeout):
-		t.Fatalf("%s did not start in %v", path, b.timeout)
+		t.Fatalf("%s did not start in %v", exe, b.timeout)
 	}
 	return b
+}
+
+// netnsWrapper writes a script that runs chromium with its arguments in
+// the network namespace ns, and returns its path: chromedp starts one
+// executable. The script execs ip, and `ip netns exec` enters the
+// namespace and execs the command in the same process (it forks only in
+// batch mode), so the process chromedp starts, waits for and kills is
+// Chromium itself, with the arguments chromedp gave it and no others.
+func netnsWrapper(t *testing.T, ns, chromium string) string {
+	t.Helper()
+	ip, err := exec.LookPath("ip")
+	if err != nil {
+		t.Fatalf("running Chromium in namespace %s: %v", ns, err)
+	}
+	quote := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+	script := fmt.Sprintf("#!/bin/sh\nexec %s netns exec %s %s \"$@\"\n", quote(ip), quote(ns), quote(chromium))
+	path := filepath.Join(t.TempDir(), "chromium-in-"+ns)
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		t.Fatalf("writing the namespace wrapper: %v", err)
+	}
+	return path
 }
 
 // chromiumPath finds the Chromium to run. Debian's /usr/bin/chromium is a
@@ -503,12 +545,15 @@ func TestBrowserRoomPage(t *testing.T) {
 	}
 
 	b.open(t, base+"/r/"+room.Code)
-	b.waitText(t, "h1", room.Code)
-	if got := b.text(t, "h1 .code"); got != room.Code {
+	b.waitText(t, "#room .code", room.Code)
+	if got := b.text(t, "#people-h"); got != "In room "+room.Code {
+		t.Errorf("the list's heading: %q, want it to name room %s", got, room.Code)
+	}
+	if got := b.text(t, "#room .code"); got != room.Code {
 		t.Errorf("the code on the page: %q, want %q", got, room.Code)
 	}
 	var qrWidth int
-	b.eval(t, `document.querySelector("img.qr").naturalWidth`, &qrWidth)
+	b.eval(t, `document.querySelector("#room img.qr").naturalWidth`, &qrWidth)
 	if qrWidth == 0 {
 		t.Error("the QR code did not load")
 	}
@@ -520,9 +565,16 @@ func TestBrowserRoomPage(t *testing.T) {
 		}
 		cfg, err := png.DecodeConfig(f)
 		f.Close()
-		// Wider than the viewport would mean the page scrolls sideways.
-		if err != nil || cfg.Width != size[0] || cfg.Height < size[1] {
+		// A page taller than the window has a scrollbar, which headless
+		// Chromium draws 15 px wide and a phone overlays: the content is
+		// the window's width less the bar's.
+		if err != nil || cfg.Width > size[0] || cfg.Width < size[0]-15 || cfg.Height < size[1] {
 			t.Errorf("screenshot %s: %dx%d %v, want %d wide and at least %d high", path, cfg.Width, cfg.Height, err, size[0], size[1])
+		}
+		var sideways bool
+		b.eval(t, `document.documentElement.scrollWidth > document.documentElement.clientWidth`, &sideways)
+		if sideways {
+			t.Errorf("at %dx%d the page scrolls sideways", size[0], size[1])
 		}
 	}
 	b.assertClean(t)

@@ -186,7 +186,7 @@ func TestDashboardOnlyForTheOwner(t *testing.T) {
 		t.Fatalf("the owner's event stream: %d", status)
 	}
 	resp, body := get(t, "http://"+a.Addr().String()+"/", "evil.example")
-	if resp != 200 || strings.Contains(body, "dashboard.js") || !strings.Contains(body, "opens only on that computer") {
+	if resp != 200 || strings.Contains(body, "dashboard.js") || !strings.Contains(body, "/js/guest/app.js") {
 		t.Fatalf("/ for another host: %d\n%s", resp, body)
 	}
 	if resp, body := get(t, "http://"+a.Addr().String()+"/api/events", "evil.example"); resp != 403 {

@@ -35,9 +35,13 @@ func (t transfers) Get(id string) (api.Transfer, error) {
 	return apiTransfer(info), found(err)
 }
 
-// Send resolves what the owner typed (a name, an ID prefix, HOST:PORT) and
-// starts sending there.
+// Send resolves what the owner typed (a name, an ID prefix, HOST:PORT, or
+// a browser guest's ID) and starts sending there: to a computer directly,
+// to a browser through the mesh, since only its daemon's hub reaches it.
 func (t transfers) Send(to string, paths []string) (string, error) {
+	if _, kind, ok := t.d.member(to); ok && kind == signal.MemberGuest {
+		return t.d.manager.Send(transfer.ThroughMesh(t.d.mesh, to), paths)
+	}
 	addr, want, err := t.d.nearby.Resolve(to)
 	if err != nil {
 		return "", err

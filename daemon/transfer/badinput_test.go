@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +39,8 @@ func dialRaw(t *testing.T, from *node, to string, conn string) *raw {
 	t.Cleanup(sub.Close)
 	return newRaw(t, from.m.cfg.API, from.m.cert, conn, 1, sub.Send, sub.C)
 }
+
+var maxMessageSize = regexp.MustCompile(`a=max-message-size:\d+`)
 
 // newRaw offers session num of conn with cert over send and connects it
 // with the answer and candidates that arrive on in.
@@ -77,7 +80,10 @@ func newRaw(t *testing.T, api *webrtc.API, cert webrtc.Certificate, conn string,
 			switch {
 			case m.Session != num:
 			case m.Type == signal.TypeAnswer:
-				if err := s.setRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
+				// A hostile sender ignores the receiver's
+				// a=max-message-size; Pion would refuse to send past it.
+				sdp := maxMessageSize.ReplaceAllString(m.SDP, "a=max-message-size:1073741823")
+				if err := s.setRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
 					t.Fatal(err)
 				}
 			case m.Type == signal.TypeCandidate:

@@ -16,25 +16,79 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// RTCConfig is the daemon-to-daemon WebRTC profile.
+// RTCConfig is the WebRTC profile of every peer connection a daemon makes
+// or answers, with another daemon or with a browser guest.
 type RTCConfig struct {
 	// InterfaceFilter, if set, reports whether ICE may gather on the
 	// network interface called name; nil allows every interface. Which
 	// interfaces lead to other devices is the caller's knowledge (package
-	// discovery keeps it), not this package's.
+	// discovery keeps it), not this package's. It also bounds where
+	// <uuid>.local names are asked for.
 	InterfaceFilter func(name string) bool
 	// Loopback gathers loopback candidates too, which only tests and two
 	// daemons on one computer need.
 	Loopback bool
 }
 
-// NewAPI builds the Pion API for daemon-to-daemon connections: host
-// candidates only, no mDNS candidates, no STUN, link-local addresses left
-// out, and only the interfaces the filter allows.
+// MaxMessageBytes is the largest data channel message a daemon accepts,
+// and so the a=max-message-size its descriptions advertise (RFC 8841
+// section 6): the largest message of the file protocol, a chunk or a
+// control message.
+const MaxMessageBytes = max(MaxChunkBytes, MaxControlBytes)
+
+// NewAPI builds the Pion API for all of a daemon's peer connections, with
+// daemons and browsers alike: host candidates only, with real addresses
+// (never mDNS names of our own), no STUN, link-local addresses left out,
+// only the interfaces the filter allows, remote <uuid>.local candidates
+// resolved, and a=max-message-size capped at MaxMessageBytes.
+//
+// mDNS. Browsers hide their host candidates behind <uuid>.local names
+// (https://datatracker.ietf.org/doc/html/draft-ietf-mmusic-mdns-ice-candidates;
+// Chromium's WebRtcHideLocalIpsWithMdns), and in
+// ice.MulticastDNSModeDisabled Pion drops them ("Remote mDNS candidate
+// added, but mDNS is disabled"). MulticastDNSModeQueryOnly resolves them
+// and still gathers host candidates with their addresses, so nothing
+// changes for a daemon peer, and a browser's checks reach our real
+// addresses and show up as peer-reflexive candidates even when a name
+// cannot be resolved. One API serves both kinds of peer: a daemon never
+// sends .local candidates, so for it the mode only costs each peer
+// connection four idle sockets. Facts of pion/ice v4.4.2 and pion/mdns
+// v2.2.0 this relies on (ice's mdns.go, mdns's server.go):
+//   - Each ICE agent opens its own mdns.Conn: 224.0.0.251:5353 and
+//     [ff02::fb]:5353 through net.ListenUDP, which for a multicast address
+//     sets SO_REUSEADDR and binds the wildcard (Go's net/sock_posix.go,
+//     listenDatagram). grandcat/zeroconf binds 224.0.0.0:5353 the same
+//     way, so both bind, and the kernel hands every multicast datagram to
+//     every socket. Questions go out from a separate socket on an
+//     ephemeral port, so answers sent back by unicast reach Pion and not
+//     the zeroconf socket that shares 5353.
+//   - The conn joins the group only on the interfaces ICE gathers on (the
+//     filter), answers no names (QueryOnly registers none) and asks only
+//     for A and AAAA records.
+//   - If it cannot open or join anything, ICE logs it and goes on in
+//     MulticastDNSModeDisabled: an mDNS failure never fails a connection.
+//
+// Message size. Pion webrtc v4.2.20 advertises a=max-message-size:1073741823
+// unless told otherwise (defaultMaxSCTPMessageSize in constants.go, "chosen
+// to match FireFox"); SetSCTPMaxMessageSize sets what it advertises. When
+// sending it respects the remote's value: it hands the remote's
+// a=max-message-size to the SCTP association (65535 when the remote gives
+// none, sctpMaxMessageSizeUnsetValue), and pion/sctp v1.11.1 refuses a
+// larger message with ErrOutboundPacketTooLarge (stream.go); session
+// maxChunk reads the same number. It does not enforce its own value on
+// receipt: DataChannel.readLoop grows its buffer while the message is
+// below the limit, but pion/datachannel v1.6.2's ReadDataChannel returns
+// n = 0 with io.ErrShortBuffer, so the check never trips. What bounds a
+// message is the SCTP receive window, and DecodeControl and DecodeChunk,
+// which refuse anything larger with too_large. Chromium advertises 262144
+// and honours ours (RTCSctpTransport.maxMessageSize is the smaller of the
+// two). https://www.rfc-editor.org/rfc/rfc8841#section-6 and
+// https://github.com/pion/webrtc/blob/v4.2.20/constants.go
 func NewAPI(cfg RTCConfig) *webrtc.API {
 	var se webrtc.SettingEngine
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeQueryOnly)
+	se.SetSCTPMaxMessageSize(MaxMessageBytes)
 	// A dropped Wi-Fi shows as disconnected after a few seconds and failed
 	// soon after, so the sender starts resuming instead of waiting half a
 	// minute.

@@ -7,10 +7,10 @@ import (
 )
 
 // home serves / : the owner's dashboard on this computer, and to anyone
-// else a page that says what this address is.
+// else the guest page.
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	if !isOwner(r) {
-		s.render(w, http.StatusOK, "visitor.html", struct{ Name string }{s.cfg.Name})
+		s.render(w, http.StatusOK, "guest.html", guestPage{Name: s.cfg.Name})
 		return
 	}
 	s.render(w, http.StatusOK, "index.html", nil)

@@ -10,21 +10,18 @@ import (
 	"github.com/ferry-dev/ferry/daemon/api"
 )
 
-// roomPages serves /r/CODE, the page a join link or QR code opens, and
-// /r/CODE/qr.svg. Anyone on the network may load them; they show what the
-// code already gives: the room and who is in it.
+// roomPages serves /r/CODE, the page a join link or QR code opens: the
+// guest page, opened in that room. And /r/CODE/qr.svg, the QR code of the
+// link. Anyone on the network may load them.
 func (s *Server) roomPages() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /r/{code}", func(w http.ResponseWriter, r *http.Request) {
-		data := roomPageData{Code: r.PathValue("code"), Name: s.cfg.Name}
-		room, err := s.cfg.Rooms.Room(data.Code)
-		status := http.StatusOK
+		room, err := s.cfg.Rooms.Room(r.PathValue("code"))
 		if err != nil {
-			status = http.StatusNotFound
-		} else {
-			data.Found, data.Code, data.Room, data.Link = true, room.Code, room, pageLink(r, room)
+			s.render(w, http.StatusNotFound, "guest.html", guestPage{Name: s.cfg.Name, Room: r.PathValue("code"), Missing: true})
+			return
 		}
-		s.render(w, status, "room.html", data)
+		s.render(w, http.StatusOK, "guest.html", guestPage{Name: s.cfg.Name, Room: room.Code})
 	})
 	mux.HandleFunc("GET /r/{code}/qr.svg", func(w http.ResponseWriter, r *http.Request) {
 		room, err := s.cfg.Rooms.Room(r.PathValue("code"))
@@ -43,12 +40,12 @@ func (s *Server) roomPages() http.Handler {
 	return mux
 }
 
-type roomPageData struct {
-	Code  string
-	Name  string
-	Found bool
-	Room  api.Room
-	Link  string
+// guestPage is what the guest page's template is given: the daemon's name,
+// and the room the page opens in ("" for the nearby room).
+type guestPage struct {
+	Name    string
+	Room    string
+	Missing bool // the room asked for does not exist
 }
 
 // pageLink is the join link at the address the request came in on, so a

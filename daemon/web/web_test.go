@@ -42,8 +42,9 @@ func (f fakeRooms) Room(code string) (api.Room, error) {
 func testServer(t *testing.T) (*Server, *fakeTransfers) {
 	ft := &fakeTransfers{}
 	ui := fstest.MapFS{
-		"room.html": {Data: []byte(`{{if .Found}}Room {{.Code}} on {{.Name}}: {{range .Room.Members}}{{.Name}} {{end}}link {{.Link}}{{else}}No room {{.Code}}{{end}}`)},
-		"style.css": {Data: []byte("body{}")},
+		"guest.html": {Data: []byte(`guest page of {{.Name}} in room [{{.Room}}] missing={{.Missing}}`)},
+		"index.html": {Data: []byte(`dashboard`)},
+		"style.css":  {Data: []byte("body{}")},
 	}
 	rooms := fakeRooms{rooms: map[string]api.Room{"ABCDEF": {Code: "ABCDEF", Link: "http://192.0.2.5:7466/r/ABCDEF",
 		Members: []api.Member{{Name: "<b>Phone</b>", Kind: api.KindGuest}}}}}
@@ -123,20 +124,28 @@ func TestPages(t *testing.T) {
 	get := func(path, remote string) *httptest.ResponseRecorder {
 		r := httptest.NewRequest("GET", path, nil)
 		r.RemoteAddr = remote
+		if strings.HasPrefix(remote, "127.") {
+			r.Host = "localhost:7466"
+		}
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
 		return w
 	}
 	w := get("/r/abcdef", "192.0.2.9:4000")
-	if w.Code != 200 || !strings.Contains(w.Body.String(), "Room ABCDEF on laptop") ||
-		!strings.Contains(w.Body.String(), "&lt;b&gt;Phone&lt;/b&gt;") || !strings.Contains(w.Body.String(), "link http://192.0.2.5:7466/r/ABCDEF") {
+	if w.Code != 200 || w.Body.String() != "guest page of laptop in room [ABCDEF] missing=false" {
 		t.Fatalf("room page: %d %s", w.Code, w.Body)
 	}
 	if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe") {
 		t.Errorf("page CSP: %q", csp)
 	}
-	if w := get("/r/ZZZZZZ", "192.0.2.9:4000"); w.Code != 404 || !strings.Contains(w.Body.String(), "No room ZZZZZZ") {
+	if w := get("/r/Z<b>Z", "192.0.2.9:4000"); w.Code != 404 || w.Body.String() != "guest page of laptop in room [Z&lt;b&gt;Z] missing=true" {
 		t.Errorf("unknown room: %d %s", w.Code, w.Body)
+	}
+	if w := get("/", "192.0.2.9:4000"); w.Code != 200 || w.Body.String() != "guest page of laptop in room [] missing=false" {
+		t.Errorf("/ from the network: %d %s", w.Code, w.Body)
+	}
+	if w := get("/", "127.0.0.1:4000"); w.Code != 200 || w.Body.String() != "dashboard" {
+		t.Errorf("/ from this computer: %d %s", w.Code, w.Body)
 	}
 	w = get("/r/ABCDEF/qr.svg", "192.0.2.9:4000")
 	if w.Code != 200 || w.Header().Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(w.Body.String(), "<svg") {
@@ -145,7 +154,7 @@ func TestPages(t *testing.T) {
 	if w := get("/style.css", "192.0.2.9:4000"); w.Code != 200 || w.Body.String() != "body{}" || w.Header().Get("X-Content-Type-Options") != "nosniff" {
 		t.Errorf("style sheet: %d %q", w.Code, w.Body)
 	}
-	if w := get("/room.html", "192.0.2.9:4000"); w.Code != 404 {
+	if w := get("/guest.html", "192.0.2.9:4000"); w.Code != 404 {
 		t.Errorf("a template is served raw: %d", w.Code)
 	}
 	if w := get("/ws", "192.0.2.9:4000"); w.Body.String() != "hub" {

@@ -38,7 +38,7 @@ function item(d, state, ctx) {
     if (d.manual) meta.push('added by address');
   }
   const actions = [];
-  if (d.kind === 'daemon') actions.push(ctx.sendButton({ to: d.id, label: d.name }));
+  actions.push(ctx.sendButton({ to: d.id, label: d.name }));
   actions.push(h('button', { type: 'button', class: 'small quiet', text: 'Message', on: { click: () => ctx.messageTo(d.id) } }));
   if (d.kind === 'daemon' && !d.linkedOnly) {
     actions.push(
@@ -49,13 +49,13 @@ function item(d, state, ctx) {
   }
   const li = h(
     'li',
-    { class: d.kind === 'daemon' ? 'drop-target' : '', 'data-device': d.id },
+    { class: 'drop-target', 'data-device': d.id },
     h('div', { class: 'item-head' }, h('strong', { text: d.name }), h('span', {}, ...tags)),
     meta.length ? h('div', { class: 'meta', text: meta.join(' · ') }) : null,
     h('div', { class: 'actions' }, ...actions),
     h('div', { class: 'trust-code', id: `code-${d.id}` }),
   );
-  if (d.kind === 'daemon') ctx.dropTarget(li, { to: d.id, label: d.name });
+  ctx.dropTarget(li, { to: d.id, label: d.name });
   return li;
 }
 

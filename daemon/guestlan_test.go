@@ -1,0 +1,324 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/chromedp"
+
+	"github.com/ferry-dev/ferry/daemon/datadir"
+	"github.com/ferry-dev/ferry/daemon/transfer"
+)
+
+// guestLAN is the phone's side of a LAN on this machine: a network
+// namespace joined to this one by a veth pair. Daemons listen on this
+// namespace's end (hostAddr, on hostIf); a Chromium started in ns reaches
+// them from guestAddr, as a phone on the Wi-Fi does: from another address,
+// to a LAN address, in a context that is not secure.
+type guestLAN struct {
+	ns        string
+	hostIf    string
+	hostAddr  string
+	guestAddr string
+}
+
+var guestLANs atomic.Int32
+
+// newGuestLAN makes the namespace and the veth pair, 10.78.N.1 here and
+// 10.78.N.2 in the namespace, and removes both when the test ends (the
+// pair goes with the namespace). Where namespaces cannot be made it skips
+// the test, unless CI is set: CI runs as root and must run these tests.
+func newGuestLAN(t *testing.T) *guestLAN {
+	t.Helper()
+	skip := func(why string, args ...any) {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI is set, and "+why, args...)
+		}
+		t.Skipf("skipped: "+why, args...)
+	}
+	if os.Geteuid() != 0 {
+		skip("network namespaces need root")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		skip("iproute2's ip command is not installed")
+	}
+	n := guestLANs.Add(1)
+	tag := fmt.Sprintf("%d%d", os.Getpid()%10000, n)
+	l := &guestLAN{
+		ns: "fyg" + tag, hostIf: "fyv" + tag,
+		hostAddr: fmt.Sprintf("10.78.%d.1", n%250), guestAddr: fmt.Sprintf("10.78.%d.2", n%250),
+	}
+	if out, err := exec.Command("ip", "netns", "add", l.ns).CombinedOutput(); err != nil {
+		skip("cannot create a network namespace: %v %s", err, out)
+	}
+	t.Cleanup(func() {
+		exec.Command("ip", "netns", "del", l.ns).Run()
+		exec.Command("ip", "link", "del", l.hostIf).Run()
+	})
+	for _, args := range [][]string{
+		{"link", "add", l.hostIf, "type", "veth", "peer", "name", "eth0", "netns", l.ns},
+		{"addr", "add", l.hostAddr + "/24", "dev", l.hostIf},
+		{"link", "set", l.hostIf, "up"},
+		{"-n", l.ns, "link", "set", "lo", "up"},
+		{"-n", l.ns, "addr", "add", l.guestAddr + "/24", "dev", "eth0"},
+		{"-n", l.ns, "link", "set", "eth0", "up"},
+		{"-n", l.ns, "route", "add", "224.0.0.0/4", "dev", "eth0"},
+	} {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	return l
+}
+
+// startLANDaemon runs a daemon that listens on the LAN's host address and
+// gathers ICE candidates there (and on loopback, for other daemons of the
+// test). Its owner answers offers unless edit says otherwise.
+func startLANDaemon(t *testing.T, l *guestLAN, name string, edit func(*Config)) (*Daemon, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", l.hostAddr+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := runTestDaemonWith(t, name, t.TempDir(), func(c *Config) {
+		c.Listener = ln
+		c.Interfaces = []string{"lo", l.hostIf}
+		c.Accept = datadir.AcceptNone
+		if testing.Verbose() {
+			c.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		} else {
+			c.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		}
+		if edit != nil {
+			edit(c)
+		}
+	})
+	return d, "http://" + ln.Addr().String()
+}
+
+// guestPage opens the guest page at u in a new Chromium in the LAN's
+// namespace and waits until it is connected to the daemon's hub.
+func guestPage(t *testing.T, l *guestLAN, u string) *browser {
+	t.Helper()
+	b := newBrowser(t, inNamespace(l.ns))
+	b.open(t, u)
+	b.waitText(t, "#link-state", "Connected")
+	var secure bool
+	b.eval(t, `window.isSecureContext`, &secure)
+	if secure {
+		t.Fatalf("%s is a secure context: the test does not see what a phone sees", u)
+	}
+	return b
+}
+
+// guestID is the ID the page says hello with.
+func guestID(t *testing.T, b *browser) string {
+	t.Helper()
+	var id string
+	b.eval(t, `localStorage.getItem("ferry.guest.id")`, &id)
+	if id == "" {
+		t.Fatal("the page has no guest ID in its storage")
+	}
+	return id
+}
+
+// pendingFrom waits until the daemon holds an offer from peer and returns it.
+func pendingFrom(t *testing.T, d *Daemon, peer string) transfer.Info {
+	t.Helper()
+	timeout := time.After(60 * time.Second)
+	for {
+		changed := d.manager.Changed()
+		for _, info := range d.manager.List() {
+			if info.Direction == "in" && info.Peer == peer && info.State == transfer.StatePending {
+				return info
+			}
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("no offer from %s reached %s: %+v", peer, d.cfg.Name, d.manager.List())
+		}
+	}
+}
+
+// sendFromPage picks the file at path for the member with ID to and
+// sends it.
+func sendFromPage(t *testing.T, b *browser, to, path string) {
+	t.Helper()
+	b.click(t, fmt.Sprintf(`#people li[data-member=%q] button.send`, to))
+	b.run(t, chromedp.SetUploadFiles(chromedp.CSS("#pick"), []string{path}, chromedp.NodeReady))
+}
+
+// saveReceived clicks the page's Save link for the received file called
+// name, as its person does, lets Chromium download it into a folder of the
+// test, and returns the SHA-256 of what landed there, hashed in Go, so the
+// page's own hash is not taken on trust.
+func saveReceived(t *testing.T, b *browser, name string) [32]byte {
+	t.Helper()
+	dir := t.TempDir()
+	done := make(chan cdpbrowser.EventDownloadProgress, 1)
+	ctx, stop := context.WithCancel(b.ctx)
+	defer stop()
+	chromedp.ListenBrowser(ctx, func(ev any) {
+		if e, ok := ev.(*cdpbrowser.EventDownloadProgress); ok && e.State != cdpbrowser.DownloadProgressStateInProgress {
+			select {
+			case done <- *e:
+			default:
+			}
+		}
+	})
+	events := true
+	b.run(t, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := cdp.Call(ctx, chromedp.FromContext(ctx).Browser, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+			Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: &events,
+		})
+		return err
+	}))
+	b.click(t, fmt.Sprintf(`#transfers a[download=%q]`, name))
+	select {
+	case e := <-done:
+		if e.State != cdpbrowser.DownloadProgressStateCompleted {
+			t.Fatalf("saving %s: the download ended %s", name, e.State)
+		}
+		return fileSum(t, filepath.Join(dir, e.GUID))
+	case <-time.After(60 * time.Second):
+		t.Fatalf("saving %s: the download did not end within 60 s", name)
+	}
+	return [32]byte{}
+}
+
+// TestGuestPageFromTheLAN: a browser on the LAN, with no app, sends a
+// 64 MiB file to a computer running ferry, whose owner accepts it, and
+// receives one from it, each verified by SHA-256 outside the page; texts
+// go both ways; and the page's owner-side requests are all refused.
+func TestGuestPageFromTheLAN(t *testing.T) {
+	l := newGuestLAN(t)
+	d, base := startLANDaemon(t, l, "laptop", nil)
+	b := guestPage(t, l, base+"/")
+	id := guestID(t, b)
+	b.waitText(t, "#people", "laptop")
+	b.waitText(t, "#people", "computer")
+	b.screenshot(t, "guest-nearby", 390, 844)
+
+	// Browser → daemon: the page waits for the owner, who accepts.
+	src, sum := randomFile(t, "from the phone.bin", 64<<20)
+	sendFromPage(t, b, d.ID().String(), src)
+	b.waitText(t, "#transfers", "Waiting for laptop to accept")
+	in := pendingFrom(t, d, id)
+	if in.PeerKind != transfer.KindGuest || in.Files != 1 || in.Bytes != 64<<20 {
+		t.Fatalf("the offer the daemon holds: %+v", in)
+	}
+	if _, err := os.Stat(filepath.Join(d.cfg.Downloads, "from the phone.bin")); !os.IsNotExist(err) {
+		t.Fatalf("the file is in the downloads before the owner said yes: %v", err)
+	}
+	if err := d.manager.Accept(in.ID); err != nil {
+		t.Fatal(err)
+	}
+	if info := awaitTransfer(t, d, in.ID); info.State != transfer.StateDone {
+		t.Fatalf("the daemon's receipt: %s %s", info.State, info.Error)
+	}
+	if fileSum(t, filepath.Join(d.cfg.Downloads, "from the phone.bin")) != sum {
+		t.Fatal("the file on disk differs from the one the page sent")
+	}
+	b.waitText(t, "#transfers", "Sent to laptop, every file verified")
+
+	// Daemon → browser: the page shows the offer, its person accepts.
+	back, backSum := randomFile(t, "for the phone.bin", 64<<20)
+	out, err := transfers{d}.Send(id, []string{back})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.waitText(t, "#incoming", "laptop wants to send you 1 file, 64.0 MiB")
+	b.screenshot(t, "guest-incoming", 390, 844)
+	b.click(t, `#incoming [data-transfer] button.accept`)
+	b.waitText(t, "#transfers", "Received from laptop, every file verified")
+	if info := awaitTransfer(t, d, out); info.State != transfer.StateDone {
+		t.Fatalf("the daemon's send: %s %s", info.State, info.Error)
+	}
+	if got := saveReceived(t, b, "for the phone.bin"); got != backSum {
+		t.Fatalf("the page holds a file with SHA-256 %x, the daemon sent %x", got, backSum)
+	}
+	b.screenshot(t, "guest-received", 1280, 800)
+
+	// Texts, both ways.
+	b.run(t, chromedp.SetValue("#message-to", d.ID().String()),
+		chromedp.SetValue("#message-text", "hello from the phone"))
+	b.click(t, `#message-form button[type=submit]`)
+	awaitMessage(t, d, id, "hello from the phone")
+	if _, err := d.messages.Send(id, "https://example.org/from-the-laptop"); err != nil {
+		t.Fatal(err)
+	}
+	b.waitText(t, "#messages", "From laptop")
+	b.waitText(t, "#messages a", "https://example.org/from-the-laptop")
+
+	b.assertClean(t)
+
+	// Every owner endpoint, asked from the page, is refused. (Each refusal
+	// is a problem the page logs, so the page was checked above.)
+	var refused []string
+	b.eval(t, fmt.Sprintf(`(async () => {
+		const out = [];
+		for (const [method, path] of %s) {
+			const r = await fetch(path, {method, headers: {'Content-Type': 'application/json'}, body: method === 'GET' ? undefined : '{}'});
+			out.push(method + ' ' + path + ' ' + r.status);
+		}
+		return out;
+	})()`, ownerEndpointsJS()), &refused)
+	for _, r := range refused {
+		if !strings.HasSuffix(r, " 403") {
+			t.Errorf("a guest's request was not refused: %s", r)
+		}
+	}
+	if len(refused) != len(ownerEndpoints) {
+		t.Errorf("asked %d endpoints, got %d answers", len(ownerEndpoints), len(refused))
+	}
+}
+
+// awaitMessage waits until the daemon has received a text from peer.
+func awaitMessage(t *testing.T, d *Daemon, peer, text string) {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		changed := d.messages.Changed()
+		for _, m := range d.messages.List() {
+			if m.Direction == "in" && m.Peer == peer && m.Text == text {
+				return
+			}
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("%s never got %q from %s: %+v", d.cfg.Name, text, peer, d.messages.List())
+		}
+	}
+}
+
+// ownerEndpoints is every route of the owner's API (daemon/web/api.go).
+var ownerEndpoints = [][2]string{
+	{"GET", "/api/status"}, {"GET", "/api/transfers"}, {"GET", "/api/transfers/x"},
+	{"GET", "/api/transfers/x/watch"}, {"POST", "/api/send"}, {"POST", "/api/transfers/x/accept"},
+	{"POST", "/api/transfers/x/decline"}, {"POST", "/api/transfers/x/cancel"}, {"GET", "/api/transfers/x/entries"},
+	{"GET", "/api/events"}, {"GET", "/api/phone-qr.svg"}, {"GET", "/api/messages"}, {"POST", "/api/messages"},
+	{"GET", "/api/settings"}, {"POST", "/api/settings"}, {"POST", "/api/uploads"}, {"PUT", "/api/uploads/x"},
+	{"DELETE", "/api/uploads/x"}, {"GET", "/api/peers"}, {"POST", "/api/forget"}, {"POST", "/api/trust"},
+	{"POST", "/api/untrust"}, {"POST", "/api/connect"}, {"GET", "/api/rooms"}, {"POST", "/api/rooms/create"},
+	{"POST", "/api/rooms/join"}, {"POST", "/api/rooms/leave"},
+}
+
+func ownerEndpointsJS() string {
+	b, _ := json.Marshal(ownerEndpoints)
+	return string(b)
+}

@@ -1,0 +1,52 @@
+// The guest's transfers: it starts outgoing ones, takes incoming offers
+// from the hub, and routes each connection's signaling to it by the peer
+// and the connection's ID.
+
+import { Outgoing } from './outgoing.js';
+import { Incoming } from './incoming.js';
+
+export class Engine {
+  /** @param {{hub, myName: () => string, memoryLimit: number, changed: () => void, lookup: (id: string) => {name: string, kind: string}}} o */
+  constructor({ hub, myName, memoryLimit, changed, lookup }) {
+    Object.assign(this, { hub, myName, memoryLimit, changed, lookup });
+    this.transfers = [];
+    this.links = new Map(); // peer/conn -> transfer
+    hub.addEventListener('signal', (e) => this.signal(e.detail));
+  }
+
+  /** send starts sending items ({file, path}) to peer. */
+  send(peer, items) {
+    const who = this.lookup(peer);
+    const t = new Outgoing({ hub: this.hub, peer, peerName: who.name, myName: this.myName(), items, changed: this.changed });
+    this.add(t, `${peer}/${t.id}`);
+    t.run().finally(() => this.links.delete(`${peer}/${t.id}`));
+    return t;
+  }
+
+  signal(m) {
+    const key = `${m.from}/${m.conn}`;
+    const t = this.links.get(key);
+    if (m.type === 'offer') {
+      if (t) return; // one session per transfer in this version: a repeated offer is dropped
+      const who = this.lookup(m.from);
+      const inc = new Incoming({
+        hub: this.hub, peer: m.from, peerName: who.name || m.name || 'someone', peerKind: who.kind,
+        conn: m.conn, session: m.session, sdp: m.sdp, memoryLimit: this.memoryLimit, changed: this.changed,
+      });
+      this.add(inc, key);
+      inc.start();
+      return;
+    }
+    if (t && t.link) t.link.handle(m);
+  }
+
+  add(t, key) {
+    this.transfers.unshift(t);
+    this.links.set(key, t);
+    this.changed();
+  }
+
+  get(id) {
+    return this.transfers.find((t) => t.id === id);
+  }
+}

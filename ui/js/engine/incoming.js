@@ -1,0 +1,225 @@
+// A transfer this page receives (docs/protocol.md, "A transfer, receiver's
+// view"): answer the sender's connection, collect the manifest, wait for
+// the person's answer, then take each file's chunks in order, hash them as
+// they come, and give a file to the person only once its SHA-256 matches.
+//
+// A plain-HTTP page has nowhere to put files but memory, so it holds at most
+// memoryLimit bytes and says so before anyone accepts a larger offer.
+
+import { Link } from '../rtc.js';
+import { Sha256 } from '../sha256.js';
+import { encodeControl, decodeControl, decodeChunk } from '../codec.js';
+
+const PROGRESS_EVERY = 1 << 20;
+
+export class Incoming {
+  /**
+   * @param {{hub, peer: string, peerName: string, peerKind: string, conn: string, session: number, sdp: string, memoryLimit: number, changed: () => void}} o
+   */
+  constructor(o) {
+    Object.assign(this, o);
+    this.id = o.conn;
+    this.direction = 'in';
+    this.state = 'connecting';
+    this.error = '';
+    this.entries = [];
+    this.count = 0;
+    this.files = 0;
+    this.bytes = 0;
+    this.done = 0;
+    this.verified = 0;
+    this.saved = []; // {path, size, url}
+    this.tooBig = false;
+    this.sinceProgress = 0;
+  }
+
+  async start() {
+    this.link = new Link({ hub: this.hub, peer: this.peer, conn: this.conn, session: this.session, offerer: false });
+    this.link.onlost = (err) => {
+      if (!isFinal(this.state)) this.end('failed', `The connection to ${this.peerName} was lost: ${err.message}`);
+    };
+    try {
+      await this.link.open(this.sdp);
+    } catch (err) {
+      if (!isFinal(this.state)) this.end('failed', err.message);
+      return;
+    }
+    this.link.ctrl.onmessage = (e) => this.control(e.data);
+    this.link.data.onmessage = (e) => this.chunk(new Uint8Array(e.data));
+  }
+
+  control(text) {
+    const r = typeof text === 'string' ? decodeControl(text) : { ok: false, code: 'bad-message', text: 'binary message on the control channel' };
+    if (!r.ok) return this.fail(r.code, r.text);
+    const m = r.msg;
+    switch (m.type) {
+      case 'offer':
+        if (this.count) return this.fail('bad-message', 'a second offer on one connection');
+        this.transfer = m.transfer;
+        this.count = m.count;
+        this.senderName = m.name;
+        return this.addEntries(m.entries || []);
+      case 'entries':
+        if (!this.count || this.state !== 'connecting') return this.fail('bad-message', 'entries after the offer was complete');
+        return this.addEntries(m.entries);
+      case 'file-end':
+        return this.fileEnd(m.file || 0, m.sha256);
+      case 'cancel':
+        return this.end('cancelled', m.text || `${this.peerName} cancelled the transfer`);
+      case 'error':
+        return this.end('failed', `${this.peerName} reported: ${m.text || m.code}`);
+      default:
+        return this.fail('bad-message', `unexpected ${m.type} from the sender`);
+    }
+  }
+
+  addEntries(entries) {
+    if (this.entries.length + entries.length > this.count) return this.fail('bad-message', `the offer sent more entries than its count of ${this.count}`);
+    for (const e of entries) {
+      const bad = badPath(e.path);
+      if (bad) return this.fail('bad-name', `bad file name ${JSON.stringify(e.path)}: ${bad}`);
+      this.entries.push(e);
+    }
+    if (this.entries.length < this.count) return;
+    const seen = new Set();
+    for (const e of this.entries) {
+      if (seen.has(e.path)) return this.fail('bad-name', `bad file name ${JSON.stringify(e.path)}: it is listed twice`);
+      seen.add(e.path);
+    }
+    this.files = this.entries.filter((e) => !e.dir).length;
+    this.bytes = this.entries.reduce((n, e) => n + (e.size || 0), 0);
+    this.held = this.entries.map(() => 0);
+    this.parts = this.entries.map(() => []);
+    this.hashes = this.entries.map((e) => (e.dir ? null : new Sha256()));
+    this.want = this.entries.map(() => '');
+    this.finished = this.entries.map((e) => !!e.dir);
+    this.tooBig = this.bytes > this.memoryLimit;
+    this.state = 'pending';
+    this.changed();
+  }
+
+  accept() {
+    if (this.state !== 'pending' || this.tooBig) return;
+    this.state = 'active';
+    this.send({ type: 'accept' });
+    this.changed();
+    this.checkAllDone();
+  }
+
+  decline() {
+    if (this.state !== 'pending') return;
+    const text = this.tooBig
+      ? `the browser on the other end cannot hold ${this.bytes} bytes in memory`
+      : 'the person on the other end declined';
+    this.send({ type: 'decline', code: 'declined', text });
+    this.end('declined', 'You declined.');
+    setTimeout(() => this.link.close(), 1000);
+  }
+
+  cancel() {
+    if (isFinal(this.state)) return;
+    this.send({ type: 'cancel', code: 'cancelled', text: 'the receiver cancelled the transfer' });
+    this.end('cancelled', 'You cancelled the transfer.');
+    setTimeout(() => this.link.close(), 1000);
+  }
+
+  chunk(b) {
+    if (isFinal(this.state)) return;
+    const c = decodeChunk(b);
+    if (!c.ok) return this.fail(c.code, c.text);
+    if (this.state !== 'active') return this.fail('bad-message', 'chunk for a transfer that is not accepted');
+    const e = this.entries[c.file];
+    if (!e || e.dir) return this.fail('unknown-file', `chunk for file ${c.file}, which the offer does not list as a file`);
+    if (this.finished[c.file]) return this.fail('bad-offset', `chunk for ${e.path}, which is already complete`);
+    if (c.offset !== this.held[c.file]) return this.fail('bad-offset', `chunk for ${e.path} at offset ${c.offset}; expected offset ${this.held[c.file]}`);
+    if (c.offset + c.payload.length > (e.size || 0)) return this.fail('too-many-bytes', `more bytes than announced for ${e.path} (${e.size || 0} bytes)`);
+    const copy = c.payload.slice();
+    this.parts[c.file].push(copy);
+    this.hashes[c.file].update(copy);
+    this.held[c.file] += copy.length;
+    this.done += copy.length;
+    this.sinceProgress += copy.length;
+    if (this.sinceProgress >= PROGRESS_EVERY) {
+      this.sinceProgress = 0;
+      this.send({ type: 'progress', received: this.done });
+      this.changed();
+    }
+    if (this.held[c.file] === (e.size || 0) && this.want[c.file]) this.finish(c.file);
+  }
+
+  fileEnd(i, sha) {
+    if (this.state !== 'active') return this.fail('bad-message', 'file-end for a transfer that is not accepted');
+    const e = this.entries[i];
+    if (!e || e.dir) return this.fail('unknown-file', `file-end for file ${i}, which the offer does not list as a file`);
+    if (this.finished[i]) return this.fail('bad-message', `file-end for ${e.path}, which is already complete`);
+    this.want[i] = sha;
+    if (this.held[i] === (e.size || 0)) this.finish(i);
+  }
+
+  finish(i) {
+    const e = this.entries[i];
+    const got = this.hashes[i].hex();
+    if (got !== this.want[i]) {
+      this.parts[i] = [];
+      return this.fail('hash-mismatch', `${e.path} arrived damaged: its SHA-256 is ${got}, the sender's is ${this.want[i]}`);
+    }
+    const blob = new Blob(this.parts[i]);
+    this.parts[i] = null;
+    this.finished[i] = true;
+    this.verified++;
+    this.saved.push({ path: e.path, size: blob.size, url: URL.createObjectURL(blob), sha256: got });
+    this.send({ type: 'file-ok', file: i, path: e.path });
+    this.changed();
+    this.checkAllDone();
+  }
+
+  checkAllDone() {
+    if (this.state !== 'active' || this.finished.some((f) => !f)) return;
+    this.send({ type: 'done' });
+    this.done = this.bytes;
+    this.end('done', '');
+  }
+
+  fail(code, text) {
+    this.send({ type: 'error', code, text });
+    this.end('failed', text);
+    this.parts = this.entries.map(() => []);
+    setTimeout(() => this.link.close(), 1000);
+  }
+
+  send(m) {
+    try {
+      if (this.link?.ctrl?.readyState === 'open') this.link.ctrl.send(encodeControl(m));
+    } catch {
+      // the connection is gone; the state says so
+    }
+  }
+
+  end(state, error) {
+    this.state = state;
+    this.error = error;
+    this.changed();
+  }
+}
+
+export function isFinal(s) {
+  return ['done', 'declined', 'expired', 'cancelled', 'failed'].includes(s);
+}
+
+/**
+ * badPath says what is wrong with a path from the network, or '' when it is
+ * fine: the rules of docs/protocol.md that matter where names become
+ * download names.
+ */
+export function badPath(p) {
+  if (typeof p !== 'string' || p === '') return 'it is empty';
+  if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) return 'it is absolute';
+  if (p.includes('\\')) return 'it contains a backslash';
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(p)) return 'it contains a control character';
+  if (new TextEncoder().encode(p).length > 4096) return 'it is longer than 4096 bytes';
+  for (const c of p.split('/')) {
+    if (c === '' || c === '.' || c === '..') return `it has a ${c === '' ? 'empty' : `"${c}"`} component`;
+  }
+  return '';
+}

@@ -1,0 +1,198 @@
+// A transfer this page sends (docs/protocol.md, "A transfer, sender's
+// view"): offer the manifest, wait for accept {file, offset}, send each
+// file's chunks under bufferedAmount backpressure, each followed by its
+// SHA-256, until the receiver says done.
+
+import { Link } from '../rtc.js';
+import { Sha256 } from '../sha256.js';
+import { encodeControl, decodeControl, putChunkHeader, pageEntries, ChunkHeaderBytes, MaxChunkBytes, MaxControlBytes } from '../codec.js';
+import { randomID } from '../hub.js';
+
+const HIGH = 4 << 20; // stop queueing above this many buffered bytes
+const LOW = 1 << 20; // and go on below this
+const READ = 1 << 20; // bytes read from a file at once
+
+export class Outgoing {
+  /**
+   * @param {{hub, peer: string, peerName: string, myName: string, items: {file: File, path: string}[], changed: () => void}} o
+   */
+  constructor({ hub, peer, peerName, myName, items, changed }) {
+    this.id = randomID(16);
+    this.direction = 'out';
+    Object.assign(this, { hub, peer, peerName, myName, items, changed });
+    this.entries = manifest(items);
+    this.files = items.length;
+    this.bytes = items.reduce((n, it) => n + it.file.size, 0);
+    this.done = 0;
+    this.verified = 0;
+    this.state = 'connecting';
+    this.error = '';
+    this.link = null;
+    this.cancelled = false;
+  }
+
+  async run() {
+    try {
+      const link = new Link({ hub: this.hub, peer: this.peer, conn: this.id, session: Date.now(), offerer: true });
+      this.link = link;
+      const ctrl = this.controlQueue(link);
+      await link.open();
+      const wire = this.entries.map((e) => (e.dir ? { path: e.path, dir: true } : { path: e.path, size: e.size, ...(e.mtime ? { mtime: e.mtime } : {}) }));
+      for (const m of pageEntries(wire, MaxControlBytes, { transfer: this.id, name: this.myName, bytes: this.bytes })) {
+        link.ctrl.send(encodeControl(m));
+      }
+      this.set('pending');
+      await this.converse(link, ctrl);
+    } catch (err) {
+      if (this.state === 'done') return;
+      if (this.cancelled) this.end('cancelled', 'You cancelled the transfer.');
+      else if (!['declined', 'failed', 'cancelled', 'expired'].includes(this.state)) this.end('failed', err.message || String(err));
+    } finally {
+      this.link?.close();
+    }
+  }
+
+  /** controlQueue gives the control channel's messages one at a time, in order. */
+  controlQueue(link) {
+    const waiting = [];
+    const queued = [];
+    link.onlost = (err) => waiting.splice(0).forEach((w) => w.fail(err));
+    const push = (m) => (waiting.length ? waiting.shift().ok(m) : queued.push(m));
+    const attach = () => {
+      link.ctrl.onmessage = (e) => {
+        const r = typeof e.data === 'string' ? decodeControl(e.data) : { ok: false, code: 'bad-message', text: 'binary message on the control channel' };
+        push(r.ok ? r.msg : { type: 'error', code: r.code, text: `the receiver sent a bad message: ${r.text}` });
+      };
+    };
+    link.readyPromise.then(attach, () => {});
+    return () =>
+      queued.length ? Promise.resolve(queued.shift()) : new Promise((ok, fail) => waiting.push({ ok, fail }));
+  }
+
+  async converse(link, next) {
+    let streaming = null;
+    for (;;) {
+      // A failure while streaming fails the link, which fails next().
+      const m = await next();
+      switch (m.type) {
+        case 'accept':
+          if (streaming) throw new Error('the receiver accepted twice');
+          this.set('active');
+          this.done = position(this.entries, m.file || 0, m.offset || 0);
+          streaming = this.stream(link, m.file || 0, m.offset || 0);
+          streaming.catch((err) => link.fail(err));
+          break;
+        case 'progress':
+          this.done = m.received || 0;
+          this.changed();
+          break;
+        case 'file-ok':
+          this.verified++;
+          this.changed();
+          break;
+        case 'done':
+          this.done = this.bytes;
+          this.end('done', '');
+          return;
+        case 'decline':
+          this.end(m.code === 'expired' ? 'expired' : 'declined', m.text || `${this.peerName} declined`);
+          return;
+        case 'cancel':
+          this.end('cancelled', m.text || `${this.peerName} cancelled`);
+          return;
+        case 'error':
+          this.end('failed', m.text || m.code);
+          return;
+        default:
+          throw new Error(`the receiver sent an unexpected ${m.type}`);
+      }
+    }
+  }
+
+  async stream(link, from, offset) {
+    const chunk = link.maxChunk(MaxChunkBytes);
+    const data = link.data;
+    data.bufferedAmountLowThreshold = LOW;
+    for (let i = from; i < this.entries.length; i++) {
+      const e = this.entries[i];
+      if (e.dir) continue;
+      const file = this.items[e.item].file;
+      const h = new Sha256();
+      let off = i === from ? offset : 0;
+      // The hash covers the whole file: on resume, read what went before.
+      for (let p = 0; p < off; p += READ) h.update(new Uint8Array(await file.slice(p, Math.min(off, p + READ)).arrayBuffer()));
+      while (off < e.size) {
+        const block = new Uint8Array(await file.slice(off, Math.min(e.size, off + READ)).arrayBuffer());
+        h.update(block);
+        for (let p = 0; p < block.length; p += chunk - ChunkHeaderBytes) {
+          const payload = block.subarray(p, Math.min(block.length, p + chunk - ChunkHeaderBytes));
+          const msg = new Uint8Array(ChunkHeaderBytes + payload.length);
+          putChunkHeader(msg, i, off + p);
+          msg.set(payload, ChunkHeaderBytes);
+          if (data.bufferedAmount > HIGH) await drained(data);
+          if (this.cancelled) throw new Error('cancelled');
+          data.send(msg);
+        }
+        off += block.length;
+      }
+      link.ctrl.send(encodeControl({ type: 'file-end', file: i, sha256: h.hex() }));
+    }
+  }
+
+  cancel() {
+    if (['done', 'declined', 'failed', 'cancelled', 'expired'].includes(this.state)) return;
+    this.cancelled = true;
+    try {
+      this.link?.ctrl?.send(encodeControl({ type: 'cancel', code: 'cancelled', text: `${this.myName} cancelled the transfer` }));
+    } catch {
+      // the connection is gone already
+    }
+    this.end('cancelled', 'You cancelled the transfer.');
+    this.link?.close();
+  }
+
+  set(state) {
+    this.state = state;
+    this.changed();
+  }
+
+  end(state, error) {
+    this.state = state;
+    this.error = error;
+    this.changed();
+  }
+}
+
+function drained(ch) {
+  return new Promise((ok, fail) => {
+    ch.addEventListener('bufferedamountlow', ok, { once: true });
+    ch.addEventListener('close', () => fail(new Error('the connection was lost')), { once: true });
+  });
+}
+
+/** manifest lists the items as offer entries, folders first where paths need them. */
+export function manifest(items) {
+  const entries = [];
+  const dirs = new Set();
+  items.forEach((it, item) => {
+    const parts = it.path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const d = parts.slice(0, i).join('/');
+      if (!dirs.has(d)) {
+        dirs.add(d);
+        entries.push({ path: d, dir: true });
+      }
+    }
+    const e = { path: it.path, size: it.file.size, item };
+    if (it.file.lastModified) e.mtime = it.file.lastModified;
+    entries.push(e);
+  });
+  return entries;
+}
+
+/** position is the byte position in the whole transfer of (file, offset). */
+export function position(entries, file, offset) {
+  let n = 0;
+  for (let i = 0; i < file && i < entries.length; i++) n += entries[i].size || 0;
+  return n + offset;
+}

@@ -1,0 +1,301 @@
+// The guest page: a browser on the same network as a computer running
+// ferry joins its daemon's hub as a guest, sees who is nearby or in a code
+// room, and sends and receives files and texts with computers and other
+// browsers, directly over WebRTC.
+
+import { h, fill, say, copyButton } from '../dom.js';
+import { bytes, percent, rate, eta, ago } from '../format.js';
+import { Hub, randomID } from '../hub.js';
+import { Engine } from '../engine/engine.js';
+import { isFinal } from '../engine/incoming.js';
+import { visible, guestName, normalizeCode } from './people.js';
+
+const MEMORY_LIMIT = 512 << 20; // what a page may hold of received files at once
+
+const body = document.body;
+const state = { members: [], room: '', texts: [], pending: null, speeds: new Map() };
+
+function stored(key, make) {
+  try {
+    let v = localStorage.getItem(key);
+    if (!v) {
+      v = make();
+      localStorage.setItem(key, v);
+    }
+    return v;
+  } catch {
+    return make(); // storage blocked: a new guest each time
+  }
+}
+
+const me = {
+  id: stored('ferry.guest.id', () => `g-${randomID(22)}`),
+  name: stored('ferry.guest.name', () => guestName(crypto.getRandomValues(new Uint8Array(2)))),
+};
+const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+const hub = new Hub({ url: `${proto}//${location.host}/ws`, id: me.id, name: me.name });
+const engine = new Engine({
+  hub, myName: () => me.name, memoryLimit: MEMORY_LIMIT, changed: () => schedule(),
+  lookup: (id) => state.members.find((m) => m.id === id) || { name: '', kind: '' },
+});
+
+let drawing = false;
+function schedule() {
+  if (drawing) return;
+  drawing = true;
+  requestAnimationFrame(() => {
+    drawing = false;
+    render();
+  });
+}
+
+function render() {
+  const pill = document.getElementById('link-state');
+  pill.textContent = hub.connected ? `Connected to ${hub.daemon?.name || body.dataset.daemon}` : 'Reconnecting…';
+  pill.className = `pill ${hub.connected ? 'up' : 'down'}`;
+  renderPeople();
+  renderRoom();
+  renderTransfers();
+  renderMessages();
+}
+
+function renderPeople() {
+  const list = visible(state.members, me.id, state.room);
+  document.getElementById('people-h').textContent = state.room ? `In room ${state.room}` : 'Nearby';
+  document.getElementById('people-hint').textContent = state.room
+    ? 'Everyone who joined this room, on any computer running ferry on this network.'
+    : 'Everyone on this network running ferry, and everyone with this page open.';
+  if (list.length === 0) {
+    fill('people', h('li', { class: 'empty', text: state.room ? 'Nobody else is in this room yet. Share its code, link or QR code.' : 'Nobody else yet.' }));
+    return;
+  }
+  fill('people', list.map(person));
+}
+
+function person(m) {
+  const li = h(
+    'li',
+    { class: 'drop-target', 'data-member': m.id },
+    h('div', { class: 'item-head' }, h('strong', { text: m.name }), h('span', { class: 'tag', text: m.kind === 'guest' ? 'browser' : 'computer' })),
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'small send', text: 'Send files', on: { click: () => pickFor(m) } }),
+      h('button', { type: 'button', class: 'small quiet', text: 'Message', on: { click: () => messageTo(m.id) } })),
+  );
+  li.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    li.classList.add('over');
+  });
+  li.addEventListener('dragleave', () => li.classList.remove('over'));
+  li.addEventListener('drop', (e) => {
+    e.preventDefault();
+    li.classList.remove('over');
+    document.getElementById('drop-hint').hidden = true;
+    sendFiles(m, [...e.dataTransfer.files]);
+  });
+  return li;
+}
+
+function pickFor(m) {
+  state.pending = m;
+  document.getElementById('pick').click();
+}
+
+function sendFiles(m, files) {
+  if (files.length === 0) return;
+  const t = engine.send(m.id, files.map((f) => ({ file: f, path: f.name })));
+  return t;
+}
+
+function renderRoom() {
+  document.getElementById('room-leave').hidden = !state.room;
+  if (!state.room) {
+    fill('room', h('p', { class: 'hint', text: 'You are in the nearby room with everyone. A code room gathers only the people you give its code.' }));
+    return;
+  }
+  const link = `${location.origin}/r/${state.room}`;
+  fill('room',
+    h('p', {}, h('span', { class: 'code', text: state.room })),
+    h('img', { class: 'qr big', src: `/r/${state.room}/qr.svg`, alt: `QR code to join room ${state.room}` }),
+    h('p', {}, h('a', { href: link, text: link }), ' ', copyButton(link)));
+}
+
+function renderTransfers() {
+  const offers = engine.transfers.filter((t) => t.direction === 'in' && t.state === 'pending');
+  document.getElementById('incoming-card').hidden = offers.length === 0;
+  fill('incoming', offers.map(offer));
+  const rest = engine.transfers.filter((t) => !(t.direction === 'in' && t.state === 'pending'));
+  fill('transfers', rest.length ? rest.map(transfer) : [h('li', { class: 'empty', text: 'Nothing sent or received yet.' })]);
+}
+
+function offer(t) {
+  const note = t.tooBig
+    ? h('p', { class: 'note warn', text: `This page keeps received files in memory and can hold at most ${bytes(MEMORY_LIMIT)}; this offer is ${bytes(t.bytes)}. Receive it on a computer running ferry instead, or ask for smaller parts.` })
+    : null;
+  return h('article', { class: 'offer', 'data-transfer': t.id },
+    h('div', { class: 'item-head' }, h('strong', { text: `${t.peerName} wants to send you ${t.files === 1 ? '1 file' : `${t.files} files`}, ${bytes(t.bytes)}` })),
+    h('ul', { class: 'files' }, ...t.entries.slice(0, 200).map((e) => h('li', { text: e.dir ? `${e.path}/` : `${e.path} (${bytes(e.size || 0)})` }))),
+    note,
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'accept', text: 'Accept', disabled: t.tooBig, on: { click: () => t.accept() } }),
+      h('button', { type: 'button', class: 'danger decline', text: 'Decline', on: { click: () => t.decline() } })));
+}
+
+function transfer(t) {
+  const out = t.direction === 'out';
+  const words = {
+    connecting: `Connecting to ${t.peerName}`,
+    pending: out ? `Waiting for ${t.peerName} to accept` : '',
+    active: out ? `Sending to ${t.peerName}` : `Receiving from ${t.peerName}`,
+    done: out ? `Sent to ${t.peerName}, every file verified` : `Received from ${t.peerName}, every file verified`,
+  }[t.state] || `${t.state[0].toUpperCase()}${t.state.slice(1)}: ${t.error}`;
+  const bps = speedOf(t);
+  const parts = [`${percent(t.done, t.bytes)}%`, `${bytes(t.done)} of ${bytes(t.bytes)}`];
+  if (t.state === 'active') parts.push(rate(bps), `${eta(t.bytes - t.done, bps)} left`);
+  const saved = !out && t.saved.length
+    ? h('div', {},
+        h('ul', { class: 'files' }, ...t.saved.map((f) => h('li', {}, `${f.path} (${bytes(f.size)}) `, h('a', { class: 'save', href: f.url, download: f.path.split('/').pop(), text: 'Save' })))),
+        t.saved.length > 1 ? h('button', { type: 'button', class: 'small', text: 'Save all', on: { click: () => saveAll(t) } }) : null)
+    : null;
+  return h('li', { 'data-transfer': t.id, class: t.state },
+    h('div', { class: 'item-head' }, h('strong', { text: words }), h('span', { class: 'tag', text: out ? 'sending' : 'receiving' })),
+    isFinal(t.state) ? null : h('progress', { max: '100', value: String(percent(t.done, t.bytes)), 'aria-label': 'Progress' }),
+    h('div', { class: 'meta', text: parts.join(' · ') }),
+    saved,
+    isFinal(t.state) ? null : h('div', { class: 'actions' }, h('button', { type: 'button', class: 'small danger', text: 'Cancel', on: { click: () => t.cancel() } })));
+}
+
+function saveAll(t) {
+  for (const f of t.saved) {
+    const a = h('a', { href: f.url, download: f.path.split('/').pop() });
+    document.body.append(a);
+    a.click();
+    a.remove();
+  }
+}
+
+/** speedOf measures a transfer's speed over the last three seconds. */
+function speedOf(t) {
+  const now = performance.now();
+  const s = (state.speeds.get(t.id) || []).filter(([when]) => now - when < 3000);
+  if (!s.length || s[s.length - 1][1] !== t.done) s.push([now, t.done]);
+  state.speeds.set(t.id, s);
+  if (s.length < 2) return 0;
+  return ((s[s.length - 1][1] - s[0][1]) * 1000) / (s[s.length - 1][0] - s[0][0] || 1);
+}
+
+function renderMessages() {
+  fill('messages', state.texts.length
+    ? state.texts.slice().reverse().map((m) => h('li', { class: m.direction },
+        h('div', { class: 'item-head' }, h('strong', { text: m.direction === 'in' ? `From ${m.name}` : `To ${m.name}` }), h('span', { class: 'tag', text: ago(m.time) })),
+        h('p', { class: 'text' }, /^https?:\/\/\S+$/.test(m.text) ? h('a', { href: m.text, rel: 'noopener noreferrer', target: '_blank', text: m.text }) : m.text)))
+    : [h('li', { class: 'empty', text: 'No messages yet.' })]);
+  const select = document.getElementById('message-to');
+  const chosen = select.value;
+  const people = visible(state.members, me.id, '');
+  select.replaceChildren(h('option', { value: '', text: people.length ? 'Choose…' : 'Nobody yet' }),
+    ...people.map((m) => h('option', { value: m.id, text: `${m.name} (${m.kind === 'guest' ? 'browser' : 'computer'})` })));
+  select.value = people.some((m) => m.id === chosen) ? chosen : '';
+}
+
+function messageTo(id) {
+  document.getElementById('message-to').value = id;
+  document.getElementById('message-text').focus();
+}
+
+function wire() {
+  document.getElementById('my-name').value = me.name;
+  document.getElementById('limits').textContent = window.isSecureContext
+    ? `Files you receive are kept by this page until you save them, up to ${bytes(MEMORY_LIMIT)} per transfer.`
+    : `This page is plain HTTP, so the browser lets it keep received files only in memory: up to ${bytes(MEMORY_LIMIT)} per transfer. For larger files, receive on a computer running ferry.`;
+  document.getElementById('name-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const v = e.target.elements.who.value.trim().slice(0, 64);
+    if (!v) return;
+    me.name = v;
+    try {
+      localStorage.setItem('ferry.guest.name', v);
+    } catch {
+      // kept for this page only
+    }
+    hub.name = v;
+    hub.ws?.close(); // says hello again with the new name
+  });
+  const pick = document.getElementById('pick');
+  pick.addEventListener('change', () => {
+    if (state.pending) sendFiles(state.pending, [...pick.files]);
+    pick.value = '';
+  });
+  document.getElementById('room-create').addEventListener('click', () => hub.send({ type: 'create' }));
+  document.getElementById('room-leave').addEventListener('click', () => {
+    hub.send({ type: 'leave', room: state.room });
+    state.room = '';
+    history.replaceState(null, '', '/');
+    render();
+  });
+  document.getElementById('join-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const code = normalizeCode(e.target.elements.code.value);
+    if (!code) return say('room-note', 'A room code is 6 letters and digits, like ABC234.');
+    hub.send({ type: 'join', room: code });
+  });
+  document.getElementById('message-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const f = e.target.elements;
+    const to = f.to.value;
+    const text = f.text.value.trim();
+    if (!to) return say('messages-note', 'Choose who gets the message.');
+    if (!text) return;
+    if (!hub.send({ type: 'text', to, id: randomID(16), text })) return say('messages-note', 'Not connected; try again in a moment.');
+    const who = state.members.find((m) => m.id === to);
+    state.texts.push({ direction: 'out', name: who ? who.name : to, text, time: Date.now() });
+    f.text.value = '';
+    say('messages-note', '');
+    render();
+  });
+  document.addEventListener('dragenter', () => (document.getElementById('drop-hint').hidden = false));
+  document.addEventListener('dragover', (e) => e.preventDefault());
+  document.addEventListener('drop', (e) => {
+    e.preventDefault();
+    document.getElementById('drop-hint').hidden = true;
+  });
+  hub.addEventListener('state', (e) => {
+    if (e.detail.connected && state.room) hub.send({ type: 'join', room: state.room });
+    render();
+  });
+  hub.addEventListener('presence', (e) => {
+    state.members = e.detail.members;
+    render();
+  });
+  hub.addEventListener('joined', (e) => {
+    state.room = e.detail.room;
+    say('room-note', '');
+    if (location.pathname !== `/r/${state.room}`) history.replaceState(null, '', `/r/${state.room}`);
+    render();
+  });
+  hub.addEventListener('problem', (e) => {
+    const m = e.detail;
+    const words = {
+      'no-room': `There is no room ${m.room || ''} on this network: check the code; a room ends an hour after its last member leaves.`,
+      'room-full': 'That room is full (50 members).',
+    }[m.code];
+    if (words) return say('room-note', words);
+    if (m.code === 'no-peer') return say('messages-note', 'That person has left.');
+    say('room-note', m.text || m.code);
+  });
+  hub.addEventListener('text', (e) => {
+    const m = e.detail;
+    state.texts.push({ direction: 'in', name: m.name || m.from, text: String(m.text), time: Date.now() });
+    render();
+  });
+}
+
+if (typeof RTCPeerConnection === 'undefined') {
+  const p = document.getElementById('problem');
+  p.hidden = false;
+  p.textContent = 'This browser cannot make direct connections (WebRTC). Open this page in a current Firefox, Chrome, Edge or Safari.';
+}
+if (body.dataset.missing === 'true') say('room-note', `There is no room ${body.dataset.room} on this network: check the code; a room ends an hour after its last member leaves.`);
+else if (body.dataset.room) state.room = body.dataset.room;
+wire();
+render();
+hub.start();

@@ -1,0 +1,126 @@
+// One WebRTC peer connection of a transfer, as the offerer (the sender)
+// or the answerer (the receiver), with trickle ICE over the hub and the
+// protocol's two channels. Candidates that arrive before the remote
+// description wait for it; the offerer's own go out only after its offer.
+
+import { ControlLabel, DataLabel } from './codec.js';
+
+let certificate = null;
+
+/** pageCertificate is the one DTLS certificate this page uses for every connection. */
+export function pageCertificate() {
+  if (!certificate) certificate = RTCPeerConnection.generateCertificate({ name: 'ECDSA', namedCurve: 'P-256' });
+  return certificate;
+}
+
+export class Link {
+  /**
+   * @param {{hub, peer: string, conn: string, session: number, offerer: boolean}} o
+   */
+  constructor({ hub, peer, conn, session, offerer }) {
+    Object.assign(this, { hub, peer, conn, session, offerer });
+    this.pc = null;
+    this.ctrl = null;
+    this.data = null;
+    this.early = []; // candidates before the remote description
+    this.remoteSet = false;
+    this.held = []; // own candidates before the offer left
+    this.offered = !offerer;
+    this.closed = false;
+    this.readyPromise = new Promise((ok, fail) => {
+      this.ready = ok;
+      this.failed = fail;
+    });
+  }
+
+  async open(offerSdp) {
+    const cert = await pageCertificate();
+    const pc = new RTCPeerConnection({ certificates: [cert], iceServers: [] });
+    this.pc = pc;
+    pc.onicecandidate = (e) => {
+      if (!e.candidate) return;
+      const c = { candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex };
+      if (!this.offered) this.held.push(c);
+      else this.signal({ type: 'candidate', candidate: c });
+    };
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === 'failed' || pc.connectionState === 'closed') this.fail(new Error('the connection was lost'));
+    };
+    if (this.offerer) {
+      this.attach(pc.createDataChannel(ControlLabel));
+      this.attach(pc.createDataChannel(DataLabel));
+      await pc.setLocalDescription(await pc.createOffer());
+      this.signal({ type: 'offer', sdp: pc.localDescription.sdp });
+      this.offered = true;
+      for (const c of this.held.splice(0)) this.signal({ type: 'candidate', candidate: c });
+    } else {
+      pc.ondatachannel = (e) => this.attach(e.channel);
+      await this.setRemote({ type: 'offer', sdp: offerSdp });
+      await pc.setLocalDescription(await pc.createAnswer());
+      this.signal({ type: 'answer', sdp: pc.localDescription.sdp });
+    }
+    return this.readyPromise;
+  }
+
+  attach(ch) {
+    ch.binaryType = 'arraybuffer';
+    if (ch.label === ControlLabel) this.ctrl = ch;
+    else if (ch.label === DataLabel) this.data = ch;
+    else return ch.close();
+    ch.onopen = () => this.check();
+    ch.onclose = () => this.fail(new Error('the connection was lost'));
+    this.check();
+  }
+
+  check() {
+    if (this.ctrl?.readyState === 'open' && this.data?.readyState === 'open') this.ready(this);
+  }
+
+  async setRemote(desc) {
+    await this.pc.setRemoteDescription(desc);
+    this.remoteSet = true;
+    for (const c of this.early.splice(0)) await this.pc.addIceCandidate(c).catch(() => {});
+  }
+
+  /** handle takes a routed signaling message for this connection. */
+  async handle(m) {
+    if (m.session !== undefined && m.session !== this.session) return; // another session: stale
+    if (m.type === 'answer' && this.offerer && !this.remoteSet) {
+      await this.setRemote({ type: 'answer', sdp: m.sdp }).catch((err) => this.fail(err));
+    } else if (m.type === 'candidate' && m.candidate) {
+      if (!this.remoteSet) this.early.length < 64 && this.early.push(m.candidate);
+      else await this.pc.addIceCandidate(m.candidate).catch(() => {});
+    } else if (m.type === 'error') {
+      this.fail(new Error(m.text || m.code));
+    } else if (m.type === 'bye') {
+      this.fail(new Error('the other side hung up'));
+    }
+  }
+
+  signal(m) {
+    this.hub.send({ ...m, to: this.peer, conn: this.conn, session: this.session });
+  }
+
+  /** maxChunk is the largest chunk the remote takes, within the protocol's 64 KiB. */
+  maxChunk(limit) {
+    const remote = this.pc?.sctp?.maxMessageSize || limit;
+    return Math.max(1024, Math.min(limit, remote));
+  }
+
+  fail(err) {
+    if (this.closed) return;
+    this.failed(err);
+    this.close();
+    if (this.onlost) this.onlost(err);
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.pc?.close();
+    } catch {
+      // closing twice
+    }
+  }
+}
