@@ -37,9 +37,9 @@ type guestLAN struct {
 
 var guestLANs atomic.Int32
 
-// newGuestLAN makes the namespace and the veth pair, 10.78.N.1 here and
-// 10.78.N.2 in the namespace, and removes both when the test ends (the
-// pair goes with the namespace). Where namespaces cannot be made it skips
+// newGuestLAN makes the namespace and the veth pair, 10.X.N.1 here and
+// 10.X.N.2 in the namespace (X from the process ID), and removes both when
+// the test ends (the pair goes with the namespace). Where namespaces cannot be made it skips
 // the test, unless CI is set: CI runs as root and must run these tests.
 func newGuestLAN(t *testing.T) *guestLAN {
 	t.Helper()
@@ -56,10 +56,13 @@ func newGuestLAN(t *testing.T) *guestLAN {
 		skip("iproute2's ip command is not installed")
 	}
 	n := guestLANs.Add(1)
+	// The host's end is an address of this namespace, so two test
+	// processes at once must not pick the same network.
+	octet := 80 + os.Getpid()%100
 	tag := fmt.Sprintf("%d%d", os.Getpid()%10000, n)
 	l := &guestLAN{
 		ns: "fyg" + tag, hostIf: "fyv" + tag,
-		hostAddr: fmt.Sprintf("10.78.%d.1", n%250), guestAddr: fmt.Sprintf("10.78.%d.2", n%250),
+		hostAddr: fmt.Sprintf("10.%d.%d.1", octet, n%250), guestAddr: fmt.Sprintf("10.%d.%d.2", octet, n%250),
 	}
 	if out, err := exec.Command("ip", "netns", "add", l.ns).CombinedOutput(); err != nil {
 		skip("cannot create a network namespace: %v %s", err, out)
