@@ -422,6 +422,16 @@ func (b *browser) waitText(t testing.TB, selector, want string) {
 	t.Fatalf("waiting for %s to contain %q: it has %q (%v)", selector, want, *got, err)
 }
 
+// waitTrue waits until the JavaScript expression expr is true in the page.
+func (b *browser) waitTrue(t testing.TB, expr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, b.timeout+5*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(b.timeout))); err != nil {
+		t.Fatalf("waiting for %s: %v", expr, err)
+	}
+}
+
 // click clicks, with the mouse, the first element that matches the CSS
 // selector, once it is visible.
 func (b *browser) click(t testing.TB, selector string) {

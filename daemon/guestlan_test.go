@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/ferry-dev/ferry/daemon/datadir"
+	"github.com/ferry-dev/ferry/daemon/signal"
 	"github.com/ferry-dev/ferry/daemon/transfer"
 )
 
@@ -79,6 +80,12 @@ func newGuestLAN(t *testing.T) *guestLAN {
 		{"-n", l.ns, "addr", "add", l.guestAddr + "/24", "dev", "eth0"},
 		{"-n", l.ns, "link", "set", "eth0", "up"},
 		{"-n", l.ns, "route", "add", "224.0.0.0/4", "dev", "eth0"},
+		// Chromium gathers ICE candidates only on the interface of its
+		// default route (without a camera or microphone permission), as
+		// a phone's Wi-Fi has. The route is on-link: a packet to any
+		// address beyond the LAN asks for it on eth0, where nobody answers,
+		// so nothing leaves the two namespaces.
+		{"-n", l.ns, "route", "add", "default", "dev", "eth0"},
 	} {
 		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
 			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -114,9 +121,9 @@ func startLANDaemon(t *testing.T, l *guestLAN, name string, edit func(*Config)) 
 
 // guestPage opens the guest page at u in a new Chromium in the LAN's
 // namespace and waits until it is connected to the daemon's hub.
-func guestPage(t *testing.T, l *guestLAN, u string) *browser {
+func guestPage(t *testing.T, l *guestLAN, u string, opts ...browserOption) *browser {
 	t.Helper()
-	b := newBrowser(t, inNamespace(l.ns))
+	b := newBrowser(t, append(opts, inNamespace(l.ns))...)
 	b.open(t, u)
 	b.waitText(t, "#link-state", "Connected")
 	var secure bool
@@ -324,4 +331,85 @@ var ownerEndpoints = [][2]string{
 func ownerEndpointsJS() string {
 	b, _ := json.Marshal(ownerEndpoints)
 	return string(b)
+}
+
+// TestGuestsAcrossDaemons: two browsers, each homed on a different daemon,
+// see each other, send a file each way and a text each way, with the
+// signaling carried by the mesh between the daemons. A reload of one page
+// leaves one member, not two.
+func TestGuestsAcrossDaemons(t *testing.T) {
+	l := newGuestLAN(t)
+	a, baseA := startLANDaemon(t, l, "alpha", nil)
+	c, baseC := startLANDaemon(t, l, "charlie", nil)
+	for _, pair := range [][2]*Daemon{{a, c}, {c, a}} {
+		if _, err := pair[0].nearby.Connect(context.Background(), pair[1].Addr().String()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	awaitView(t, a, "seeing charlie", has(c.ID().String()))
+	awaitView(t, c, "seeing alpha", has(a.ID().String()))
+
+	one := guestPage(t, l, baseA+"/")
+	two := guestPage(t, l, baseC+"/")
+	idOne, idTwo := guestID(t, one), guestID(t, two)
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, b := range []*browser{one, two} {
+				var s string
+				b.eval(t, `document.querySelector('#transfers').innerText`, &s)
+				t.Logf("transfers: %s\nproblems: %q", s, b.problems())
+			}
+		}
+	})
+	one.waitTrue(t, fmt.Sprintf(`document.querySelector('#people li[data-member=%q] .tag')?.textContent === 'browser'`, idTwo))
+	two.waitTrue(t, fmt.Sprintf(`document.querySelector('#people li[data-member=%q]') !== null`, idOne))
+
+	for _, dir := range []struct {
+		from, to     *browser
+		toID, toName string
+	}{{one, two, idTwo, "two"}, {two, one, idOne, "one"}} {
+		name := "for " + dir.toName + ".bin"
+		src, sum := randomFile(t, name, 16<<20+3)
+		sendFromPage(t, dir.from, dir.toID, src)
+		dir.to.waitText(t, "#incoming", "wants to send you 1 file, 16.0 MiB")
+		dir.to.click(t, `#incoming [data-transfer] button.accept`)
+		dir.to.waitText(t, "#transfers", "every file verified")
+		dir.from.waitText(t, "#transfers", "every file verified")
+		if got := saveReceived(t, dir.to, name); got != sum {
+			t.Fatalf("%s: the page holds a file with SHA-256 %x, the other page sent %x", name, got, sum)
+		}
+	}
+
+	one.run(t, chromedp.SetValue("#message-to", idTwo), chromedp.SetValue("#message-text", "hi from one"))
+	one.click(t, `#message-form button[type=submit]`)
+	two.waitText(t, "#messages", "hi from one")
+	two.run(t, chromedp.SetValue("#message-to", idOne), chromedp.SetValue("#message-text", "hi from two"))
+	two.click(t, `#message-form button[type=submit]`)
+	one.waitText(t, "#messages", "hi from two")
+	one.assertClean(t)
+	two.assertClean(t)
+	two.screenshot(t, "guest-two", 1280, 800)
+
+	// A reload is the same guest: one member on both daemons and in the
+	// other page, under the same ID.
+	two.run(t, chromedp.Reload())
+	two.waitText(t, "#link-state", "Connected")
+	if id := guestID(t, two); id != idTwo {
+		t.Fatalf("after a reload the page is guest %s, before it was %s", id, idTwo)
+	}
+	countOf := func(id string) func([]signal.Member) bool {
+		return func(ms []signal.Member) bool {
+			n := 0
+			for _, m := range ms {
+				if m.ID == id || (m.Kind == signal.MemberGuest && m.Home == c.ID().String()) {
+					n++
+				}
+			}
+			return n == 1
+		}
+	}
+	awaitView(t, a, "one member for the reloaded page", countOf(idTwo))
+	awaitView(t, c, "one member for the reloaded page", countOf(idTwo))
+	one.waitTrue(t, fmt.Sprintf(`[...document.querySelectorAll('#people li[data-member] .tag')].filter((e) => e.textContent === 'browser').length === 1 && document.querySelector('#people li[data-member=%q]') !== null`, idTwo))
+	two.assertClean(t)
 }
