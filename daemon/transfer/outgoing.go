@@ -314,10 +314,11 @@ func (o *outgoing) proveCert(s *session) error {
 // sendOffer sends the manifest: an offer with the first page of entries,
 // then entries messages with the rest.
 func (o *outgoing) sendOffer(s *session) error {
-	first := min(len(o.entries), MaxEntriesPerPage)
-	err := s.sendControl(Control{Type: MsgOffer, Transfer: o.id, Name: o.m.cfg.Name, Count: len(o.entries), Bytes: o.total, Entries: o.entries[:first]})
-	for i := first; err == nil && i < len(o.entries); i += MaxEntriesPerPage {
-		err = s.sendControl(Control{Type: MsgEntries, Entries: o.entries[i:min(i+MaxEntriesPerPage, len(o.entries))]})
+	pages, err := Pages(Control{Type: MsgOffer, Transfer: o.id, Name: o.m.cfg.Name, Count: len(o.entries), Bytes: o.total}, o.entries)
+	for _, p := range pages {
+		if err == nil {
+			err = s.sendControl(p)
+		}
 	}
 	return err
 }

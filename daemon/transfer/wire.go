@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"regexp"
 
 	"github.com/ferry-dev/ferry/daemon/proto"
@@ -82,7 +83,8 @@ func DecodeControl(b []byte) (Control, error) {
 	if err := dec.Decode(&c); err != nil {
 		return Control{}, proto.Errorf(proto.CodeBadMessage, "malformed control message: %v", err)
 	}
-	if dec.More() {
+	// Decoder.More says nothing of a } or ] after the message, so look.
+	if len(bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n")) > 0 {
 		return Control{}, proto.Errorf(proto.CodeBadMessage, "malformed control message: data after the message")
 	}
 	if err := c.validate(); err != nil {
@@ -163,4 +165,53 @@ func DecodeChunk(b []byte) (file int, offset int64, payload []byte, err error) {
 		return 0, 0, nil, proto.Errorf(proto.CodeBadOffset, "chunk for file %d at offset %d is out of range", f, off)
 	}
 	return int(f), int64(off), b[ChunkHeaderBytes:], nil
+}
+
+// Pages splits the manifest of an offer into the messages that send it:
+// head (an offer without entries) with the first page, then entries
+// messages. A page ends at MaxEntriesPerPage entries, or sooner where its
+// message would pass MaxControlBytes encoded: long paths fill a message
+// long before 256 entries do. It fails for an entry too long to travel in
+// any message.
+func Pages(head Control, entries []Entry) ([]Control, error) {
+	probe := Entry{Path: "x"}
+	size := func(c Control) (int, error) { // of c with entries, less the entries' own
+		c.Entries = []Entry{probe}
+		b, err := jsonMarshal(c)
+		p, _ := jsonMarshal(probe)
+		return len(b) - len(p), err
+	}
+	var pages []Control
+	for i := 0; i < len(entries); {
+		page := Control{Type: MsgEntries}
+		if len(pages) == 0 {
+			page = head
+		}
+		n, err := size(page)
+		if err != nil {
+			return nil, err
+		}
+		j := i
+		for ; j < len(entries) && j-i < MaxEntriesPerPage; j++ {
+			b, err := jsonMarshal(entries[j])
+			if err != nil {
+				return nil, err
+			}
+			extra := len(b)
+			if j > i {
+				extra++ // the comma
+			}
+			if n+extra > MaxControlBytes {
+				break
+			}
+			n += extra
+		}
+		if j == i {
+			return nil, fmt.Errorf("the entry %q alone is too long for a control message", entries[i].Path)
+		}
+		page.Entries = entries[i:j]
+		pages = append(pages, page)
+		i = j
+	}
+	return pages, nil
 }

@@ -3,7 +3,10 @@ package transfer
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"github.com/ferry-dev/ferry/daemon/proto"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -92,4 +95,51 @@ func FuzzDecodeChunk(f *testing.F) {
 			t.Fatalf("DecodeChunk(%x) = %d, %d, %d bytes", b, file, off, len(p))
 		}
 	})
+}
+
+// TestPages: a manifest of long paths is split by encoded size as well as
+// by count, every page decodes, and no page could have held the next entry.
+func TestPages(t *testing.T) {
+	var entries []Entry
+	for i := range 700 {
+		path := fmt.Sprintf("%03d/%s", i, strings.Repeat("é<", 60+i%90))
+		entries = append(entries, Entry{Path: path, Size: int64(i), Mtime: 1700000000000})
+	}
+	entries = append(entries, Entry{Path: "short", Size: 1})
+	head := Control{Type: MsgOffer, Transfer: "abcdefgh", Name: "laptop", Count: len(entries), Bytes: 1}
+	pages, err := Pages(head, entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []Entry
+	for i, p := range pages {
+		b, err := jsonMarshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) > MaxControlBytes {
+			t.Fatalf("page %d is %d bytes", i, len(b))
+		}
+		c, err := DecodeControl(b)
+		if err != nil {
+			t.Fatalf("page %d: %v", i, err)
+		}
+		if want := map[bool]string{true: MsgOffer, false: MsgEntries}[i == 0]; c.Type != want {
+			t.Fatalf("page %d is %s, want %s", i, c.Type, want)
+		}
+		if i+1 < len(pages) && len(p.Entries) < MaxEntriesPerPage {
+			p.Entries = entries[len(got) : len(got)+len(p.Entries)+1]
+			if b, _ := jsonMarshal(p); len(b) <= MaxControlBytes {
+				t.Errorf("page %d ends at %d entries, but the next one fits", i, len(c.Entries))
+			}
+		}
+		got = append(got, c.Entries...)
+	}
+	if len(pages) < 3 || !slices.EqualFunc(got, entries, func(a, b Entry) bool { return a == b }) {
+		t.Fatalf("%d pages carry %d entries, want all %d in order", len(pages), len(got), len(entries))
+	}
+	short, _ := Pages(head, entries[len(entries)-1:])
+	if len(short) != 1 || len(short[0].Entries) != 1 || short[0].Transfer != "abcdefgh" {
+		t.Errorf("one entry: %+v", short)
+	}
 }
