@@ -413,3 +413,64 @@ func TestGuestsAcrossDaemons(t *testing.T) {
 	one.waitTrue(t, fmt.Sprintf(`[...document.querySelectorAll('#people li[data-member] .tag')].filter((e) => e.textContent === 'browser').length === 1 && document.querySelector('#people li[data-member=%q]') !== null`, idTwo))
 	two.assertClean(t)
 }
+
+// awaitInfo waits until the daemon's transfer id satisfies ok.
+func awaitInfo(t *testing.T, d *Daemon, id, what string, ok func(transfer.Info) bool) transfer.Info {
+	t.Helper()
+	timeout := time.After(60 * time.Second)
+	for {
+		changed := d.manager.Changed()
+		info, err := d.manager.Get(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok(info) {
+			return info
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("%s never happened: %+v", what, info)
+		}
+	}
+}
+
+// TestGuestResumes: the LAN link of a browser drops in the middle of a
+// file a daemon sends it; the daemon makes a new session once the link is
+// back, the page goes on from the bytes it holds, and the file arrives
+// whole.
+func TestGuestResumes(t *testing.T) {
+	l := newGuestLAN(t)
+	// Slow the daemon's side of the link to 100 Mbit/s, so the file is
+	// still on its way when the link drops.
+	if out, err := exec.Command("tc", "qdisc", "add", "dev", l.hostIf, "root", "tbf", "rate", "100mbit", "burst", "256kb", "latency", "100ms").CombinedOutput(); err != nil {
+		t.Skipf("skipped: cannot shape the link with tc: %v %s", err, out)
+	}
+	d, base := startLANDaemon(t, l, "laptop", nil)
+	b := guestPage(t, l, base+"/")
+	id := guestID(t, b)
+	src, sum := randomFile(t, "big.bin", 64<<20)
+	out, err := transfers{d}.Send(id, []string{src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.click(t, `#incoming [data-transfer] button.accept`)
+	awaitInfo(t, d, out, "16 MiB received", func(i transfer.Info) bool { return i.Done >= 16<<20 })
+	link := func(state string) {
+		if out, err := exec.Command("ip", "-n", l.ns, "link", "set", "eth0", state).CombinedOutput(); err != nil {
+			t.Fatalf("ip link set eth0 %s: %v %s", state, err, out)
+		}
+	}
+	link("down")
+	awaitInfo(t, d, out, "the daemon noticing the lost link", func(i transfer.Info) bool { return i.State == transfer.StateInterrupted })
+	b.waitText(t, "#transfers", "lost; reconnecting")
+	link("up")
+	info := awaitTransfer(t, d, out)
+	if info.State != transfer.StateDone || len(info.Resumed) == 0 || info.Resumed[0] < 16<<20 {
+		t.Fatalf("the send: %s %q, resumed from %v", info.State, info.Error, info.Resumed)
+	}
+	b.waitText(t, "#transfers", "Received from laptop, every file verified")
+	if got := saveReceived(t, b, "big.bin"); got != sum {
+		t.Fatalf("the page holds a file with SHA-256 %x, the daemon sent %x", got, sum)
+	}
+}

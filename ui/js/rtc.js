@@ -5,6 +5,8 @@
 
 import { ControlLabel, DataLabel } from './codec.js';
 
+const DISCONNECTED_WAIT = 5000;
+
 let certificate = null;
 
 /** pageCertificate is the one DTLS certificate this page uses for every connection. */
@@ -43,8 +45,14 @@ export class Link {
       if (!this.offered) this.held.push(c);
       else this.signal({ type: 'candidate', candidate: c });
     };
+    // A browser calls a connection failed only after its consent checks
+    // have gone unanswered for half a minute; one that stays disconnected
+    // for DISCONNECTED_WAIT is taken as lost, so the sender makes it again.
+    let quiet = 0;
     pc.onconnectionstatechange = () => {
+      clearTimeout(quiet);
       if (pc.connectionState === 'failed' || pc.connectionState === 'closed') this.fail(new Error('the connection was lost'));
+      if (pc.connectionState === 'disconnected') quiet = setTimeout(() => this.fail(new Error('the connection was lost')), DISCONNECTED_WAIT);
     };
     if (this.offerer) {
       this.attach(pc.createDataChannel(ControlLabel));

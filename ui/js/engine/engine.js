@@ -27,7 +27,7 @@ export class Engine {
     const key = `${m.from}/${m.conn}`;
     const t = this.links.get(key);
     if (m.type === 'offer') {
-      if (t) return; // one session per transfer in this version: a repeated offer is dropped
+      if (t) return t.direction === 'in' && t.reconnect(m); // the sender's next session
       const who = this.lookup(m.from);
       const inc = new Incoming({
         hub: this.hub, peer: m.from, peerName: who.name || m.name || 'someone', peerKind: who.kind,

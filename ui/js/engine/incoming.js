@@ -11,6 +11,7 @@ import { Sha256 } from '../sha256.js';
 import { encodeControl, decodeControl, decodeChunk } from '../codec.js';
 
 const PROGRESS_EVERY = 1 << 20;
+const RESUME_WAIT = 60_000; // how long a lost sender has to come back
 
 export class Incoming {
   /**
@@ -31,21 +32,79 @@ export class Incoming {
     this.saved = []; // {path, size, url}
     this.tooBig = false;
     this.sinceProgress = 0;
+    this.firstSession = o.session;
+    this.replayed = 0; // entries seen of an offer sent again on a new session
+    this.interrupted = false;
+    this.giveUp = 0;
   }
 
   async start() {
-    this.link = new Link({ hub: this.hub, peer: this.peer, conn: this.conn, session: this.session, offerer: false });
-    this.link.onlost = (err) => {
-      if (!isFinal(this.state)) this.end('failed', `The connection to ${this.peerName} was lost: ${err.message}`);
-    };
+    await this.connect(this.session, this.sdp);
+  }
+
+  /** connect answers session `session` of the sender's connection. */
+  async connect(session, sdp) {
+    const link = new Link({ hub: this.hub, peer: this.peer, conn: this.conn, session, offerer: false });
+    this.link = link;
+    link.onlost = (err) => this.lost(link, err);
     try {
-      await this.link.open(this.sdp);
+      await link.open(sdp);
     } catch (err) {
-      if (!isFinal(this.state)) this.end('failed', err.message);
+      if (this.link === link) this.lost(link, err);
       return;
     }
-    this.link.ctrl.onmessage = (e) => this.control(e.data);
-    this.link.data.onmessage = (e) => this.chunk(new Uint8Array(e.data));
+    link.ctrl.onmessage = (e) => this.link === link && this.control(e.data);
+    link.data.onmessage = (e) => this.link === link && this.chunk(new Uint8Array(e.data));
+  }
+
+  /**
+   * lost notes that the connection broke. The sender reconnects with a new
+   * session (see reconnect); if none comes within RESUME_WAIT, the
+   * transfer has failed.
+   */
+  lost(link, err) {
+    if (this.link !== link || isFinal(this.state)) return;
+    if (this.state === 'connecting') return this.end('failed', `The connection to ${this.peerName} was lost: ${err.message}`);
+    this.interrupted = true;
+    clearTimeout(this.giveUp);
+    this.giveUp = setTimeout(() => {
+      if (this.interrupted && !isFinal(this.state)) this.end('failed', `The connection to ${this.peerName} was lost and did not come back: ${err.message}`);
+    }, RESUME_WAIT);
+    this.changed();
+  }
+
+  /**
+   * reconnect takes a new session of the same connection from the sender:
+   * a higher session number replaces the current one, and the transfer
+   * goes on from the bytes already held; an older or equal one is stale.
+   */
+  reconnect(m) {
+    if (!(m.session > this.session) || isFinal(this.state)) return;
+    const old = this.link;
+    this.session = m.session;
+    this.replayed = 0;
+    this.interrupted = false;
+    clearTimeout(this.giveUp);
+    if (old) {
+      old.onlost = null;
+      old.close();
+    }
+    this.changed();
+    this.connect(m.session, m.sdp);
+  }
+
+  /** replay counts the entries of an offer sent again on a new session. */
+  replay(m) {
+    if (m.type === 'offer' && (m.transfer !== this.transfer || m.count !== this.count)) {
+      return this.fail('bad-message', 'the offer changed on reconnecting');
+    }
+    this.replayed += m.entries.length;
+    if (this.replayed > this.count) return this.fail('bad-message', `the offer sent more entries than its count of ${this.count}`);
+    if (this.replayed < this.count || this.state !== 'active') return;
+    // Resume at the first file not complete, from the bytes held.
+    const i = this.finished.indexOf(false);
+    if (i < 0) return this.checkAllDone();
+    this.send({ type: 'accept', file: i, offset: this.held[i] });
   }
 
   control(text) {
@@ -54,12 +113,14 @@ export class Incoming {
     const m = r.msg;
     switch (m.type) {
       case 'offer':
+        if (this.count && this.replayed === 0 && this.session !== this.firstSession) return this.replay(m);
         if (this.count) return this.fail('bad-message', 'a second offer on one connection');
         this.transfer = m.transfer;
         this.count = m.count;
         this.senderName = m.name;
         return this.addEntries(m.entries || []);
       case 'entries':
+        if (this.replayed > 0 && this.replayed < this.count) return this.replay(m);
         if (!this.count || this.state !== 'connecting') return this.fail('bad-message', 'entries after the offer was complete');
         return this.addEntries(m.entries);
       case 'file-end':
@@ -198,6 +259,8 @@ export class Incoming {
   end(state, error) {
     this.state = state;
     this.error = error;
+    this.interrupted = false;
+    clearTimeout(this.giveUp);
     this.changed();
   }
 }

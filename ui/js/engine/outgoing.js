@@ -11,6 +11,8 @@ import { randomID } from '../hub.js';
 const HIGH = 4 << 20; // stop queueing above this many buffered bytes
 const LOW = 1 << 20; // and go on below this
 const READ = 1 << 20; // bytes read from a file at once
+const OPEN_WAIT = 30_000; // for the receiver to answer and the channels to open
+const RETRIES = 8; // new sessions in a row after a lost connection
 
 export class Outgoing {
   /**
@@ -29,26 +31,45 @@ export class Outgoing {
     this.error = '';
     this.link = null;
     this.cancelled = false;
+    this.interrupted = false; // the connection broke; making it again
   }
 
+  /**
+   * run drives the transfer to its end. A connection that breaks after it
+   * was up is made again with a higher session number, up to RETRIES times
+   * in a row; the receiver answers the offer sent again with where to go
+   * on from.
+   */
   async run() {
-    try {
-      const link = new Link({ hub: this.hub, peer: this.peer, conn: this.id, session: Date.now(), offerer: true });
+    let session = Date.now();
+    let connected = false;
+    for (let tries = 0; ; tries++, session = Math.max(session + 1, Date.now())) {
+      const link = new Link({ hub: this.hub, peer: this.peer, conn: this.id, session, offerer: true });
       this.link = link;
-      const ctrl = this.controlQueue(link);
-      await link.open();
-      const wire = this.entries.map((e) => (e.dir ? { path: e.path, dir: true } : { path: e.path, size: e.size, ...(e.mtime ? { mtime: e.mtime } : {}) }));
-      for (const m of pageEntries(wire, MaxControlBytes, { transfer: this.id, name: this.myName, bytes: this.bytes })) {
-        link.ctrl.send(encodeControl(m));
+      try {
+        const ctrl = this.controlQueue(link);
+        await within(link.open(), OPEN_WAIT, `${this.peerName} did not answer`);
+        connected = true;
+        tries = 0;
+        this.interrupted = false;
+        const wire = this.entries.map((e) => (e.dir ? { path: e.path, dir: true } : { path: e.path, size: e.size, ...(e.mtime ? { mtime: e.mtime } : {}) }));
+        for (const m of pageEntries(wire, MaxControlBytes, { transfer: this.id, name: this.myName, bytes: this.bytes })) {
+          link.ctrl.send(encodeControl(m));
+        }
+        if (this.state === 'connecting') this.set('pending');
+        else this.changed();
+        await this.converse(link, ctrl);
+        return;
+      } catch (err) {
+        link.close();
+        if (isFinalState(this.state)) return;
+        if (this.cancelled) return this.end('cancelled', 'You cancelled the transfer.');
+        if (!connected || tries >= RETRIES) return this.end('failed', err.message || String(err));
+        this.interrupted = true;
+        this.changed();
+        await new Promise((ok) => setTimeout(ok, Math.min(250 * 2 ** tries, 5000)));
+        if (this.cancelled) return;
       }
-      this.set('pending');
-      await this.converse(link, ctrl);
-    } catch (err) {
-      if (this.state === 'done') return;
-      if (this.cancelled) this.end('cancelled', 'You cancelled the transfer.');
-      else if (!['declined', 'failed', 'cancelled', 'expired'].includes(this.state)) this.end('failed', err.message || String(err));
-    } finally {
-      this.link?.close();
     }
   }
 
@@ -76,7 +97,7 @@ export class Outgoing {
       const m = await next();
       switch (m.type) {
         case 'accept':
-          if (streaming) throw new Error('the receiver accepted twice');
+          if (streaming) return this.end('failed', `${this.peerName} accepted twice`);
           this.set('active');
           this.done = position(this.entries, m.file || 0, m.offset || 0);
           streaming = this.stream(link, m.file || 0, m.offset || 0);
@@ -104,7 +125,7 @@ export class Outgoing {
           this.end('failed', m.text || m.code);
           return;
         default:
-          throw new Error(`the receiver sent an unexpected ${m.type}`);
+          return this.end('failed', `${this.peerName} sent an unexpected ${m.type}`);
       }
     }
   }
@@ -161,6 +182,16 @@ export class Outgoing {
     this.error = error;
     this.changed();
   }
+}
+
+function isFinalState(s) {
+  return ['done', 'declined', 'failed', 'cancelled', 'expired'].includes(s);
+}
+
+/** within rejects with a message when p has not settled after ms. */
+function within(p, ms, message) {
+  let timer;
+  return Promise.race([p, new Promise((_, fail) => (timer = setTimeout(() => fail(new Error(message)), ms)))]).finally(() => clearTimeout(timer));
 }
 
 function drained(ch) {

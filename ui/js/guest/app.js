@@ -148,8 +148,9 @@ function transfer(t) {
     active: out ? `Sending to ${t.peerName}` : `Receiving from ${t.peerName}`,
     done: out ? `Sent to ${t.peerName}, every file verified` : `Received from ${t.peerName}, every file verified`,
   }[t.state] || `${t.state[0].toUpperCase()}${t.state.slice(1)}: ${t.error}`;
+  const shown = t.interrupted && !isFinal(t.state) ? `Connection to ${t.peerName} lost; reconnecting…` : words;
   const bps = speedOf(t);
-  const parts = [`${percent(t.done, t.bytes)}%`, `${bytes(t.done)} of ${bytes(t.bytes)}`];
+  const parts = t.bytes || out ? [`${percent(t.done, t.bytes)}%`, `${bytes(t.done)} of ${bytes(t.bytes)}`] : [];
   if (t.state === 'active') parts.push(rate(bps), `${eta(t.bytes - t.done, bps)} left`);
   const saved = !out && t.saved.length
     ? h('div', {},
@@ -157,7 +158,7 @@ function transfer(t) {
         t.saved.length > 1 ? h('button', { type: 'button', class: 'small', text: 'Save all', on: { click: () => saveAll(t) } }) : null)
     : null;
   return h('li', { 'data-transfer': t.id, class: t.state },
-    h('div', { class: 'item-head' }, h('strong', { text: words }), h('span', { class: 'tag', text: out ? 'sending' : 'receiving' })),
+    h('div', { class: 'item-head' }, h('strong', { text: shown }), h('span', { class: 'tag', text: out ? 'sending' : 'receiving' })),
     isFinal(t.state) ? null : h('progress', { max: '100', value: String(percent(t.done, t.bytes)), 'aria-label': 'Progress' }),
     h('div', { class: 'meta', text: parts.join(' · ') }),
     saved,
