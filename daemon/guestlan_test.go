@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/chromedp"
 
+	"github.com/ferry-dev/ferry/daemon/api"
 	"github.com/ferry-dev/ferry/daemon/datadir"
 	"github.com/ferry-dev/ferry/daemon/signal"
 	"github.com/ferry-dev/ferry/daemon/transfer"
@@ -197,7 +198,7 @@ func saveReceived(t *testing.T, b *browser, name string) [32]byte {
 		})
 		return err
 	}))
-	b.click(t, fmt.Sprintf(`#transfers a[download=%q]`, name))
+	b.click(t, fmt.Sprintf(`#transfers a.save[data-name=%q]`, name))
 	select {
 	case e := <-done:
 		if e.State != cdpbrowser.DownloadProgressStateCompleted {
@@ -473,4 +474,50 @@ func TestGuestResumes(t *testing.T) {
 	if got := saveReceived(t, b, "big.bin"); got != sum {
 		t.Fatalf("the page holds a file with SHA-256 %x, the daemon sent %x", got, sum)
 	}
+}
+
+// TestGuestPageSecureContext: in a secure context (here the page on
+// 127.0.0.1) the guest page writes what it receives to the origin private
+// file system from a worker, and its service worker hands the file to the
+// download, streamed from there.
+func TestGuestPageSecureContext(t *testing.T) {
+	d := startTestDaemon(t, "laptop")
+	var room api.Room
+	if err := api.NewClient(d.Addr().String()).Do(context.Background(), "POST", "/api/rooms/create", struct{}{}, &room); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t)
+	b.open(t, "http://"+d.Addr().String()+"/r/"+room.Code)
+	b.waitText(t, "#link-state", "Connected")
+	b.waitText(t, "#limits", "written to this browser's storage")
+	id := guestID(t, b)
+	src, sum := randomFile(t, "large.bin", 64<<20+1)
+	out, err := transfers{d}.Send(id, []string{src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.click(t, `#incoming [data-transfer] button.accept`)
+	b.waitText(t, "#transfers", "Received from laptop, every file verified")
+	if info := awaitTransfer(t, d, out); info.State != transfer.StateDone {
+		t.Fatalf("the daemon's send: %s %s", info.State, info.Error)
+	}
+	var stored []int
+	b.eval(t, `(async () => {
+		const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('ferry');
+		const sizes = [];
+		for await (const h of dir.values()) sizes.push((await h.getFile()).size);
+		return sizes;
+	})()`, &stored)
+	if len(stored) != 1 || stored[0] != 64<<20+1 {
+		t.Fatalf("the page's storage holds files of %v bytes, want one of %d", stored, 64<<20+1)
+	}
+	var href string
+	b.eval(t, `document.querySelector("#transfers a.save").getAttribute("href")`, &href)
+	if !strings.HasPrefix(href, "/download/") {
+		t.Fatalf("the Save link is %q, not one the service worker serves", href)
+	}
+	if got := saveReceived(t, b, "large.bin"); got != sum {
+		t.Fatalf("the download has SHA-256 %x, the daemon sent %x", got, sum)
+	}
+	b.assertClean(t)
 }

@@ -11,7 +11,7 @@ import (
 	"io/fs"
 )
 
-//go:embed *.html *.css js
+//go:embed *.html *.css sw.js js
 var files embed.FS
 
 // FS returns the UI's files.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net"
@@ -90,4 +91,14 @@ func (s *Server) assets() http.Handler {
 		}
 		files.ServeHTTP(w, r)
 	})
+}
+
+// gone answers /download/..., the links under which a guest page's service
+// worker serves the files the page received. A request reaches the daemon
+// only when no service worker answered it: the page that held the file has
+// been closed or reloaded, and with it the file.
+func gone(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusNotFound)
+	fmt.Fprintln(w, "This file was kept by the browser page that received it, and that page has been closed or reloaded since. Ask the sender to send it again.")
 }

@@ -68,6 +68,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("/r/", withHeaders(kindPage, s.roomPages()))
 	mux.Handle("GET /{file}", withHeaders(kindAsset, s.assets()))
 	mux.Handle("GET /js/", withHeaders(kindAsset, s.assets()))
+	mux.Handle("GET /download/", withHeaders(kindPage, http.HandlerFunc(gone)))
 	return mux
 }
 

@@ -154,6 +154,9 @@ func TestPages(t *testing.T) {
 	if w := get("/style.css", "192.0.2.9:4000"); w.Code != 200 || w.Body.String() != "body{}" || w.Header().Get("X-Content-Type-Options") != "nosniff" {
 		t.Errorf("style sheet: %d %q", w.Code, w.Body)
 	}
+	if w := get("/download/abcdefgh/0/a.bin", "192.0.2.9:4000"); w.Code != 404 || !strings.Contains(w.Body.String(), "closed or reloaded") {
+		t.Errorf("a download the page no longer serves: %d %q", w.Code, w.Body)
+	}
 	if w := get("/guest.html", "192.0.2.9:4000"); w.Code != 404 {
 		t.Errorf("a template is served raw: %d", w.Code)
 	}

@@ -3,8 +3,9 @@
 // the person's answer, then take each file's chunks in order, hash them as
 // they come, and give a file to the person only once its SHA-256 matches.
 //
-// A plain-HTTP page has nowhere to put files but memory, so it holds at most
-// memoryLimit bytes and says so before anyone accepts a larger offer.
+// Files go to the page's store (store.js): memory on a plain-HTTP page, which
+// holds at most store.limit bytes and says so before anyone accepts a larger
+// offer; OPFS in a secure context.
 
 import { Link } from '../rtc.js';
 import { Sha256 } from '../sha256.js';
@@ -15,7 +16,7 @@ const RESUME_WAIT = 60_000; // how long a lost sender has to come back
 
 export class Incoming {
   /**
-   * @param {{hub, peer: string, peerName: string, peerKind: string, conn: string, session: number, sdp: string, memoryLimit: number, changed: () => void}} o
+   * @param {{hub, peer: string, peerName: string, peerKind: string, conn: string, session: number, sdp: string, store, changed: () => void}} o
    */
   constructor(o) {
     Object.assign(this, o);
@@ -33,6 +34,7 @@ export class Incoming {
     this.tooBig = false;
     this.sinceProgress = 0;
     this.firstSession = o.session;
+    this.storing = 0; // files verified and being closed in the store
     this.replayed = 0; // entries seen of an offer sent again on a new session
     this.interrupted = false;
     this.giveUp = 0;
@@ -150,11 +152,10 @@ export class Incoming {
     this.files = this.entries.filter((e) => !e.dir).length;
     this.bytes = this.entries.reduce((n, e) => n + (e.size || 0), 0);
     this.held = this.entries.map(() => 0);
-    this.parts = this.entries.map(() => []);
     this.hashes = this.entries.map((e) => (e.dir ? null : new Sha256()));
     this.want = this.entries.map(() => '');
     this.finished = this.entries.map((e) => !!e.dir);
-    this.tooBig = this.bytes > this.memoryLimit;
+    this.tooBig = this.bytes > this.store.limit;
     this.state = 'pending';
     this.changed();
   }
@@ -194,12 +195,13 @@ export class Incoming {
     if (this.finished[c.file]) return this.fail('bad-offset', `chunk for ${e.path}, which is already complete`);
     if (c.offset !== this.held[c.file]) return this.fail('bad-offset', `chunk for ${e.path} at offset ${c.offset}; expected offset ${this.held[c.file]}`);
     if (c.offset + c.payload.length > (e.size || 0)) return this.fail('too-many-bytes', `more bytes than announced for ${e.path} (${e.size || 0} bytes)`);
+    const n = c.payload.length;
     const copy = c.payload.slice();
-    this.parts[c.file].push(copy);
     this.hashes[c.file].update(copy);
-    this.held[c.file] += copy.length;
-    this.done += copy.length;
-    this.sinceProgress += copy.length;
+    this.store.write(this.id, c.file, c.offset, copy); // may take copy's buffer: use n from here on
+    this.held[c.file] += n;
+    this.done += n;
+    this.sinceProgress += n;
     if (this.sinceProgress >= PROGRESS_EVERY) {
       this.sinceProgress = 0;
       this.send({ type: 'progress', received: this.done });
@@ -221,21 +223,29 @@ export class Incoming {
     const e = this.entries[i];
     const got = this.hashes[i].hex();
     if (got !== this.want[i]) {
-      this.parts[i] = [];
       return this.fail('hash-mismatch', `${e.path} arrived damaged: its SHA-256 is ${got}, the sender's is ${this.want[i]}`);
     }
-    const blob = new Blob(this.parts[i]);
-    this.parts[i] = null;
     this.finished[i] = true;
     this.verified++;
-    this.saved.push({ path: e.path, size: blob.size, url: URL.createObjectURL(blob), sha256: got });
-    this.send({ type: 'file-ok', file: i, path: e.path });
-    this.changed();
-    this.checkAllDone();
+    this.storing++;
+    this.store.finish(this.id, i, e.path.split('/').pop()).then(
+      ({ url, size }) => {
+        this.storing--;
+        if (this.state !== 'active') return;
+        this.saved.push({ path: e.path, size, url, sha256: got });
+        this.send({ type: 'file-ok', file: i, path: e.path });
+        this.changed();
+        this.checkAllDone();
+      },
+      (err) => {
+        this.storing--;
+        this.fail('storage', `${e.path} could not be stored: ${err.message}`);
+      },
+    );
   }
 
   checkAllDone() {
-    if (this.state !== 'active' || this.finished.some((f) => !f)) return;
+    if (this.state !== 'active' || this.storing > 0 || this.finished.some((f) => !f)) return;
     this.send({ type: 'done' });
     this.done = this.bytes;
     this.end('done', '');
@@ -244,7 +254,7 @@ export class Incoming {
   fail(code, text) {
     this.send({ type: 'error', code, text });
     this.end('failed', text);
-    this.parts = this.entries.map(() => []);
+    this.store.discard(this.id);
     setTimeout(() => this.link.close(), 1000);
   }
 

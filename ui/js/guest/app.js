@@ -7,6 +7,7 @@ import { h, fill, say, copyButton } from '../dom.js';
 import { bytes, percent, rate, eta, ago } from '../format.js';
 import { Hub, randomID } from '../hub.js';
 import { Engine } from '../engine/engine.js';
+import { MemoryStore, DiskStore } from '../engine/store.js';
 import { isFinal } from '../engine/incoming.js';
 import { visible, guestName, normalizeCode } from './people.js';
 
@@ -35,7 +36,7 @@ const me = {
 const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
 const hub = new Hub({ url: `${proto}//${location.host}/ws`, id: me.id, name: me.name });
 const engine = new Engine({
-  hub, myName: () => me.name, memoryLimit: MEMORY_LIMIT, changed: () => schedule(),
+  hub, myName: () => me.name, store: new MemoryStore(MEMORY_LIMIT), changed: () => schedule(),
   lookup: (id) => state.members.find((m) => m.id === id) || { name: '', kind: '' },
 });
 
@@ -129,7 +130,9 @@ function renderTransfers() {
 
 function offer(t) {
   const note = t.tooBig
-    ? h('p', { class: 'note warn', text: `This page keeps received files in memory and can hold at most ${bytes(MEMORY_LIMIT)}; this offer is ${bytes(t.bytes)}. Receive it on a computer running ferry instead, or ask for smaller parts.` })
+    ? h('p', { class: 'note warn', text: engine.store.kind === 'memory'
+        ? `This page is plain HTTP, so the browser lets it keep received files only in memory, at most ${bytes(MEMORY_LIMIT)}; this offer is ${bytes(t.bytes)}. Receive it on a computer running ferry instead, or ask for smaller parts.`
+        : `This browser lets the page store ${bytes(engine.store.limit)} more; this offer is ${bytes(t.bytes)}. Free some space, or receive it on a computer running ferry.` })
     : null;
   return h('article', { class: 'offer', 'data-transfer': t.id },
     h('div', { class: 'item-head' }, h('strong', { text: `${t.peerName} wants to send you ${t.files === 1 ? '1 file' : `${t.files} files`}, ${bytes(t.bytes)}` })),
@@ -154,7 +157,7 @@ function transfer(t) {
   if (t.state === 'active') parts.push(rate(bps), `${eta(t.bytes - t.done, bps)} left`);
   const saved = !out && t.saved.length
     ? h('div', {},
-        h('ul', { class: 'files' }, ...t.saved.map((f) => h('li', {}, `${f.path} (${bytes(f.size)}) `, h('a', { class: 'save', href: f.url, download: f.path.split('/').pop(), text: 'Save' })))),
+        h('ul', { class: 'files' }, ...t.saved.map((f) => h('li', {}, `${f.path} (${bytes(f.size)}) `, saveLink(f, { class: 'save', text: 'Save' })))),
         t.saved.length > 1 ? h('button', { type: 'button', class: 'small', text: 'Save all', on: { click: () => saveAll(t) } }) : null)
     : null;
   return h('li', { 'data-transfer': t.id, class: t.state },
@@ -165,9 +168,23 @@ function transfer(t) {
     isFinal(t.state) ? null : h('div', { class: 'actions' }, h('button', { type: 'button', class: 'small danger', text: 'Cancel', on: { click: () => t.cancel() } })));
 }
 
+/**
+ * saveLink links to a received file for saving. A file in memory is a blob
+ * that the download attribute saves. A file in OPFS is served by the
+ * service worker with Content-Disposition: attachment, and only a
+ * navigation goes through the service worker (a download attribute makes
+ * the browser fetch the link itself), so that link is a plain one.
+ */
+function saveLink(f, attrs) {
+  const name = f.path.split('/').pop();
+  const a = h('a', { ...attrs, href: f.url, 'data-name': name });
+  if (f.url.startsWith('blob:')) a.download = name;
+  return a;
+}
+
 function saveAll(t) {
   for (const f of t.saved) {
-    const a = h('a', { href: f.url, download: f.path.split('/').pop() });
+    const a = saveLink(f, {});
     document.body.append(a);
     a.click();
     a.remove();
@@ -203,11 +220,17 @@ function messageTo(id) {
   document.getElementById('message-text').focus();
 }
 
+function showLimits() {
+  document.getElementById('limits').textContent = engine.store.kind === 'disk'
+    ? `Files you receive are written to this browser's storage (${bytes(engine.store.limit)} free) until you save them, so their size does not matter.`
+    : window.isSecureContext
+      ? `Files you receive are kept in memory until you save them, up to ${bytes(MEMORY_LIMIT)} per transfer.`
+      : `This page is plain HTTP, so the browser lets it keep received files only in memory: up to ${bytes(MEMORY_LIMIT)} per transfer. For larger files, receive on a computer running ferry.`;
+}
+
 function wire() {
   document.getElementById('my-name').value = me.name;
-  document.getElementById('limits').textContent = window.isSecureContext
-    ? `Files you receive are kept by this page until you save them, up to ${bytes(MEMORY_LIMIT)} per transfer.`
-    : `This page is plain HTTP, so the browser lets it keep received files only in memory: up to ${bytes(MEMORY_LIMIT)} per transfer. For larger files, receive on a computer running ferry.`;
+  showLimits();
   document.getElementById('name-form').addEventListener('submit', (e) => {
     e.preventDefault();
     const v = e.target.elements.who.value.trim().slice(0, 64);
@@ -300,3 +323,9 @@ else if (body.dataset.room) state.room = body.dataset.room;
 wire();
 render();
 hub.start();
+DiskStore.open().then((store) => {
+  if (!store) return;
+  engine.store = store;
+  showLimits();
+  render();
+});

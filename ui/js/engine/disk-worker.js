@@ -1,0 +1,76 @@
+// The worker of DiskStore (store.js): it writes received chunks into OPFS
+// with synchronous access handles, one file per file of a transfer, named
+// TRANSFER-INDEX in the folder "ferry", where the service worker finds
+// them. Messages are handled strictly in order.
+
+let queue = Promise.resolve();
+let folder = null;
+const open = new Map(); // TRANSFER-INDEX -> FileSystemSyncAccessHandle
+const failed = new Map(); // TRANSFER-INDEX -> the first write error
+
+async function dir() {
+  folder ??= await (await navigator.storage.getDirectory()).getDirectoryHandle('ferry', { create: true });
+  return folder;
+}
+
+async function handle(name) {
+  if (!open.has(name)) {
+    const file = await (await dir()).getFileHandle(name, { create: true });
+    const h = await file.createSyncAccessHandle();
+    h.truncate(0);
+    open.set(name, h);
+  }
+  return open.get(name);
+}
+
+async function run(m) {
+  const name = `${m.transfer}-${m.index}`;
+  switch (m.op) {
+    case 'write': {
+      if (failed.has(name)) return;
+      try {
+        const h = await handle(name);
+        const n = h.write(m.bytes, { at: m.offset });
+        if (n !== m.bytes.length) throw new Error(`wrote ${n} of ${m.bytes.length} bytes: the disk may be full`);
+      } catch (err) {
+        failed.set(name, err.message);
+      }
+      return;
+    }
+    case 'close': {
+      if (failed.has(name)) throw new Error(failed.get(name));
+      const h = await handle(name); // a file of 0 bytes has had no write
+      h.flush();
+      const size = h.getSize();
+      h.close();
+      open.delete(name);
+      return { size };
+    }
+    case 'remove': {
+      const d = await dir();
+      for (const [key, h] of open) {
+        if (key.startsWith(`${m.transfer}-`)) {
+          h.close();
+          open.delete(key);
+        }
+      }
+      for await (const key of d.keys()) if (key.startsWith(`${m.transfer}-`)) await d.removeEntry(key);
+      return {};
+    }
+    case 'clear': {
+      const root = await navigator.storage.getDirectory();
+      await root.removeEntry('ferry', { recursive: true }).catch(() => {});
+      folder = null;
+      return {};
+    }
+  }
+  return {};
+}
+
+self.onmessage = (e) => {
+  const m = e.data;
+  queue = queue.then(() => run(m)).then(
+    (r) => m.id && self.postMessage({ id: m.id, ...r }),
+    (err) => m.id && self.postMessage({ id: m.id, error: err.message || String(err) }),
+  );
+};

@@ -1,0 +1,106 @@
+// Where a receiving page keeps a file from its first byte until its person
+// saves it.
+//
+// A plain-HTTP page on a LAN address is not a secure context: it has no
+// origin private file system (OPFS) and no service worker, so it keeps
+// files in memory, up to a limit it states. A secure page (localhost, or
+// HTTPS) writes them to OPFS from a worker, with a synchronous access
+// handle, and its service worker (/sw.js) serves each finished file from
+// there to the browser's download as a stream, so a file of any size costs
+// no memory.
+
+/** MemoryStore keeps files as lists of chunks, and a finished one as a Blob. */
+export class MemoryStore {
+  constructor(limit) {
+    this.kind = 'memory';
+    this.limit = limit; // bytes one transfer may hold
+    this.files = new Map();
+  }
+
+  write(transfer, index, offset, bytes) {
+    const key = `${transfer}/${index}`;
+    if (!this.files.has(key)) this.files.set(key, []);
+    this.files.get(key).push(bytes);
+  }
+
+  async finish(transfer, index) {
+    const key = `${transfer}/${index}`;
+    const blob = new Blob(this.files.get(key) || []);
+    this.files.delete(key);
+    return { url: URL.createObjectURL(blob), size: blob.size };
+  }
+
+  discard(transfer) {
+    for (const key of [...this.files.keys()]) if (key.startsWith(`${transfer}/`)) this.files.delete(key);
+  }
+}
+
+/** DiskStore writes files to OPFS through a worker; the service worker serves them. */
+export class DiskStore {
+  constructor(worker, free) {
+    this.kind = 'disk';
+    this.limit = free; // bytes the browser lets this page store, less what it holds
+    this.worker = worker;
+    this.calls = new Map();
+    this.next = 1;
+    worker.onmessage = (e) => {
+      const { id, error, size } = e.data;
+      const call = this.calls.get(id);
+      if (!call) return;
+      this.calls.delete(id);
+      if (error) call.fail(new Error(error));
+      else call.ok(size);
+    };
+  }
+
+  /**
+   * open returns a DiskStore where the page can have one (a secure context
+   * with OPFS, workers and a service worker that controls the page), or
+   * null. It clears what earlier visits left: their links are gone.
+   */
+  static async open() {
+    if (!globalThis.isSecureContext || !navigator.storage?.getDirectory || !navigator.serviceWorker || typeof Worker === 'undefined') return null;
+    try {
+      await navigator.serviceWorker.register('/sw.js', { type: 'module' });
+      await navigator.serviceWorker.ready;
+      if (!navigator.serviceWorker.controller) {
+        await new Promise((ok) => navigator.serviceWorker.addEventListener('controllerchange', ok, { once: true }));
+      }
+      const store = new DiskStore(new Worker('/js/engine/disk-worker.js', { type: 'module' }), 0);
+      await store.call({ op: 'clear' });
+      await store.refresh();
+      return store;
+    } catch (err) {
+      console.warn(`ferry: received files stay in memory: ${err.message}`);
+      return null;
+    }
+  }
+
+  async refresh() {
+    const { quota = 0, usage = 0 } = await navigator.storage.estimate();
+    this.limit = Math.max(0, quota - usage);
+  }
+
+  call(msg, transfer) {
+    const id = this.next++;
+    return new Promise((ok, fail) => {
+      this.calls.set(id, { ok, fail });
+      this.worker.postMessage({ ...msg, id }, transfer || []);
+    });
+  }
+
+  write(transfer, index, offset, bytes) {
+    // Errors come back on the file's finish, which waits for every write.
+    this.worker.postMessage({ op: 'write', transfer, index, offset, bytes }, [bytes.buffer]);
+  }
+
+  async finish(transfer, index, name) {
+    const size = await this.call({ op: 'close', transfer, index });
+    this.refresh();
+    return { url: `/download/${transfer}/${index}/${encodeURIComponent(name)}`, size };
+  }
+
+  discard(transfer) {
+    this.call({ op: 'remove', transfer }).catch(() => {});
+  }
+}
