@@ -275,6 +275,39 @@ func TestGuestPageFromTheLAN(t *testing.T) {
 	b.waitText(t, "#messages", "From laptop")
 	b.waitText(t, "#messages a", "https://example.org/from-the-laptop")
 
+	// A folder, picked whole, arrives as a folder.
+	folder := filepath.Join(t.TempDir(), "Holiday")
+	a, aSum := randomFile(t, "a.bin", 300<<10)
+	for path, from := range map[string]string{"day 1/a.bin": a, "notes.txt": ""} {
+		full := filepath.Join(folder, path)
+		os.MkdirAll(filepath.Dir(full), 0o755)
+		data := []byte("notes\n")
+		if from != "" {
+			data, _ = os.ReadFile(from)
+		}
+		if err := os.WriteFile(full, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.click(t, fmt.Sprintf(`#people li[data-member=%q] button.send-folder`, d.ID().String()))
+	b.run(t, chromedp.SetUploadFiles(chromedp.CSS("#pick-folder"), []string{folder}, chromedp.NodeReady))
+	in = pendingFrom(t, d, id)
+	if in.Files != 2 {
+		t.Fatalf("the folder's offer: %+v", in)
+	}
+	if err := d.manager.Accept(in.ID); err != nil {
+		t.Fatal(err)
+	}
+	if info := awaitTransfer(t, d, in.ID); info.State != transfer.StateDone {
+		t.Fatalf("the folder: %s %s", info.State, info.Error)
+	}
+	if fileSum(t, filepath.Join(d.cfg.Downloads, "Holiday", "day 1", "a.bin")) != aSum {
+		t.Fatal("Holiday/day 1/a.bin differs from the one sent")
+	}
+	if got, _ := os.ReadFile(filepath.Join(d.cfg.Downloads, "Holiday", "notes.txt")); string(got) != "notes\n" {
+		t.Fatalf("Holiday/notes.txt holds %q", got)
+	}
+
 	b.assertClean(t)
 
 	// Every owner endpoint, asked from the page, is refused. (Each refusal

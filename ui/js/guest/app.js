@@ -10,8 +10,11 @@ import { Engine } from '../engine/engine.js';
 import { MemoryStore, DiskStore } from '../engine/store.js';
 import { isFinal } from '../engine/incoming.js';
 import { visible, guestName, normalizeCode } from './people.js';
+import { fromInput, fromDrop } from './pick.js';
 
 const MEMORY_LIMIT = 512 << 20; // what a page may hold of received files at once
+// Phones' browsers pick files only; desktop ones pick folders too.
+const FOLDERS = 'webkitdirectory' in HTMLInputElement.prototype && !/Android|iPhone|iPad/.test(navigator.userAgent);
 
 const body = document.body;
 const state = { members: [], room: '', texts: [], pending: null, speeds: new Map() };
@@ -79,7 +82,8 @@ function person(m) {
     { class: 'drop-target', 'data-member': m.id },
     h('div', { class: 'item-head' }, h('strong', { text: m.name }), h('span', { class: 'tag', text: m.kind === 'guest' ? 'browser' : 'computer' })),
     h('div', { class: 'actions' },
-      h('button', { type: 'button', class: 'small send', text: 'Send files', on: { click: () => pickFor(m) } }),
+      h('button', { type: 'button', class: 'small send', text: 'Send files', on: { click: () => pickFor(m, 'pick') } }),
+      FOLDERS ? h('button', { type: 'button', class: 'small quiet send-folder', text: 'Send a folder', on: { click: () => pickFor(m, 'pick-folder') } }) : null,
       h('button', { type: 'button', class: 'small quiet', text: 'Message', on: { click: () => messageTo(m.id) } })),
   );
   li.addEventListener('dragover', (e) => {
@@ -91,19 +95,20 @@ function person(m) {
     e.preventDefault();
     li.classList.remove('over');
     document.getElementById('drop-hint').hidden = true;
-    sendFiles(m, [...e.dataTransfer.files]);
+    fromDrop(e.dataTransfer).then((items) => sendFiles(m, items), (err) => say('send-note', `Could not read what was dropped: ${err.message}`));
   });
   return li;
 }
 
-function pickFor(m) {
+function pickFor(m, input) {
   state.pending = m;
-  document.getElementById('pick').click();
+  document.getElementById(input).click();
 }
 
-function sendFiles(m, files) {
-  if (files.length === 0) return;
-  const t = engine.send(m.id, files.map((f) => ({ file: f, path: f.name })));
+function sendFiles(m, items) {
+  if (items.length === 0) return;
+  say('send-note', '');
+  const t = engine.send(m.id, items);
   return t;
 }
 
@@ -244,11 +249,12 @@ function wire() {
     hub.name = v;
     hub.ws?.close(); // says hello again with the new name
   });
-  const pick = document.getElementById('pick');
-  pick.addEventListener('change', () => {
-    if (state.pending) sendFiles(state.pending, [...pick.files]);
-    pick.value = '';
-  });
+  for (const pick of [document.getElementById('pick'), document.getElementById('pick-folder')]) {
+    pick.addEventListener('change', () => {
+      if (state.pending) sendFiles(state.pending, fromInput(pick));
+      pick.value = '';
+    });
+  }
   document.getElementById('room-create').addEventListener('click', () => hub.send({ type: 'create' }));
   document.getElementById('room-leave').addEventListener('click', () => {
     hub.send({ type: 'leave', room: state.room });
