@@ -3,6 +3,7 @@ package transfer
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferry-dev/ferry/daemon/identity"
@@ -138,7 +139,14 @@ func (m *Manager) answer(from signal.Peer, msg signal.Message) {
 		}
 	}()
 
+	// A peer of the protocol opens exactly its two channels, once each.
+	var channels atomic.Int32
 	s.pc.OnDataChannel(func(dc *webrtc.DataChannel) {
+		if n := channels.Add(1); n > 2 {
+			log.Info("Closed a session that opened a third data channel", "label", dc.Label())
+			rs.close()
+			return
+		}
 		if dc.Label() == ControlLabel {
 			dc.OnMessage(func(dm webrtc.DataChannelMessage) { m.onControl(rs, dm) })
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ferry-dev/ferry/daemon/identity"
 	"github.com/ferry-dev/ferry/daemon/signal"
@@ -328,6 +329,7 @@ func (s *session) remoteCert() (string, [32]byte, error) {
 
 // sendControl sends one control message.
 func (s *session) sendControl(c Control) error {
+	c.Text = clip(c.Text, maxTextBytes)
 	b, err := jsonMarshal(c)
 	if err != nil {
 		return err
@@ -363,3 +365,20 @@ const (
 	bufferHigh = 4 << 20
 	bufferLow  = 1 << 20
 )
+
+// maxTextBytes is the longest text a control message may carry.
+const maxTextBytes = 1024
+
+// clip cuts s to at most max bytes, at a character boundary, marking the
+// cut with an ellipsis: an error text that quotes a long path must not
+// make the error itself too long to be taken.
+func clip(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}

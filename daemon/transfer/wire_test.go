@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestDecodeControl(t *testing.T) {
@@ -141,5 +142,22 @@ func TestPages(t *testing.T) {
 	short, _ := Pages(head, entries[len(entries)-1:])
 	if len(short) != 1 || len(short[0].Entries) != 1 || short[0].Transfer != "abcdefgh" {
 		t.Errorf("one entry: %+v", short)
+	}
+}
+
+// TestClip: an error text that quotes a long path is cut to what a control
+// message may carry, at a character boundary, and still decodes.
+func TestClip(t *testing.T) {
+	long := "bad file name \"" + strings.Repeat("é", 2000) + "\""
+	got := clip(long, maxTextBytes)
+	if len(got) > maxTextBytes || !utf8.ValidString(got) || !strings.HasSuffix(got, "…") {
+		t.Fatalf("clipped to %d bytes, valid %v: %q…", len(got), utf8.ValidString(got), got[:20])
+	}
+	b, _ := jsonMarshal(Control{Type: MsgError, Code: "bad-name", Text: got})
+	if _, err := DecodeControl(b); err != nil {
+		t.Fatalf("the clipped error does not decode: %v", err)
+	}
+	if clip("short", maxTextBytes) != "short" {
+		t.Error("a short text was changed")
 	}
 }

@@ -47,14 +47,16 @@ async function run(m) {
       return { size };
     }
     case 'remove': {
+      // The files of the transfer still being written go; verified ones,
+      // closed already, stay for saving.
       const d = await dir();
       for (const [key, h] of open) {
-        if (key.startsWith(`${m.transfer}-`)) {
-          h.close();
-          open.delete(key);
-        }
+        if (!key.startsWith(`${m.transfer}-`)) continue;
+        h.close();
+        open.delete(key);
+        failed.delete(key);
+        await d.removeEntry(key);
       }
-      for await (const key of d.keys()) if (key.startsWith(`${m.transfer}-`)) await d.removeEntry(key);
       return {};
     }
     case 'clear': {

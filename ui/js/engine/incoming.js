@@ -84,6 +84,11 @@ export class Incoming {
     if (!(m.session > this.session) || isFinal(this.state)) return;
     const old = this.link;
     this.session = m.session;
+    if (this.state === 'connecting') {
+      // The manifest was not whole: the sender's offer sent again starts it over.
+      this.count = 0;
+      this.entries = [];
+    }
     this.replayed = 0;
     this.interrupted = false;
     clearTimeout(this.giveUp);
@@ -110,6 +115,7 @@ export class Incoming {
   }
 
   control(text) {
+    if (isFinal(this.state)) return;
     const r = typeof text === 'string' ? decodeControl(text) : { ok: false, code: 'bad-message', text: 'binary message on the control channel' };
     if (!r.ok) return this.fail(r.code, r.text);
     const m = r.msg;
@@ -144,10 +150,15 @@ export class Incoming {
       this.entries.push(e);
     }
     if (this.entries.length < this.count) return;
-    const seen = new Set();
+    const kinds = new Map(); // path -> is a folder
     for (const e of this.entries) {
-      if (seen.has(e.path)) return this.fail('bad-name', `bad file name ${JSON.stringify(e.path)}: it is listed twice`);
-      seen.add(e.path);
+      if (kinds.has(e.path)) return this.fail('bad-name', `bad file name ${JSON.stringify(e.path)}: it is listed twice`);
+      kinds.set(e.path, !!e.dir);
+    }
+    for (const e of this.entries) {
+      for (let d = e.path; (d = d.slice(0, Math.max(0, d.lastIndexOf('/')))) !== '';) {
+        if (kinds.get(d) === false) return this.fail('bad-name', `bad file name ${JSON.stringify(e.path)}: ${JSON.stringify(d)} is a file, not a folder`);
+      }
     }
     this.files = this.entries.filter((e) => !e.dir).length;
     this.bytes = this.entries.reduce((n, e) => n + (e.size || 0), 0);
@@ -254,11 +265,11 @@ export class Incoming {
   fail(code, text) {
     this.send({ type: 'error', code, text });
     this.end('failed', text);
-    this.store.discard(this.id);
     setTimeout(() => this.link.close(), 1000);
   }
 
   send(m) {
+    if (m.text) m = { ...m, text: clip(m.text, 1024) }; // the protocol's limit on text
     try {
       if (this.link?.ctrl?.readyState === 'open') this.link.ctrl.send(encodeControl(m));
     } catch {
@@ -269,6 +280,7 @@ export class Incoming {
   end(state, error) {
     this.state = state;
     this.error = error;
+    if (state !== 'done') this.store.discard(this.id); // unfinished files go; verified ones stay
     this.interrupted = false;
     clearTimeout(this.giveUp);
     this.changed();
@@ -293,6 +305,16 @@ export function badPath(p) {
   if (new TextEncoder().encode(p).length > 4096) return 'it is longer than 4096 bytes';
   for (const c of p.split('/')) {
     if (c === '' || c === '.' || c === '..') return `it has a ${c === '' ? 'empty' : `"${c}"`} component`;
+    if (new TextEncoder().encode(c).length > 255) return 'a component is longer than 255 bytes';
+    if (c.endsWith('.') || c.endsWith(' ')) return 'a component ends with a dot or a space';
+    if (/^(?:CON|PRN|AUX|NUL|CONIN\$|CONOUT\$|COM[0-9]|LPT[0-9])$/i.test(c.split('.')[0].replace(/ +$/, ''))) return `"${c}" is a reserved device name`;
   }
   return '';
+}
+
+/** clip cuts s to at most max bytes of UTF-8, marking the cut with an ellipsis. */
+function clip(s, max) {
+  const b = new TextEncoder().encode(s);
+  if (b.length <= max) return s;
+  return new TextDecoder().decode(b.subarray(0, max - 3)).replace(/\uFFFD$/, '') + '\u2026';
 }

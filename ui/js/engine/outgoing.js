@@ -98,6 +98,7 @@ export class Outgoing {
       switch (m.type) {
         case 'accept':
           if (streaming) return this.end('failed', `${this.peerName} accepted twice`);
+          if ((m.file || 0) > this.entries.length) return this.end('failed', `${this.peerName} asked to resume past the end`);
           this.set('active');
           this.done = position(this.entries, m.file || 0, m.offset || 0);
           streaming = this.stream(link, m.file || 0, m.offset || 0);
