@@ -114,6 +114,7 @@ function sendFiles(m, items) {
 
 function renderRoom() {
   document.getElementById('room-leave').hidden = !state.room;
+  document.getElementById('room-create').hidden = !!state.room;
   if (!state.room) {
     fill('room', h('p', { class: 'hint', text: 'You are in the nearby room with everyone. A code room gathers only the people you give its code.' }));
     return;
