@@ -33,7 +33,7 @@ import (
 
 // browserTimeout bounds one step of a browser test: starting Chromium,
 // one run of actions, one wait.
-const browserTimeout = 30 * time.Second
+const browserTimeout = 90 * time.Second
 
 // chromiumFlags are the switches every test browser starts with. Besides
 // these, Chromium gets only --user-data-dir and what chromedp needs to talk

@@ -149,7 +149,7 @@ func guestID(t *testing.T, b *browser) string {
 // pendingFrom waits until the daemon holds an offer from peer and returns it.
 func pendingFrom(t *testing.T, d *Daemon, peer string) transfer.Info {
 	t.Helper()
-	timeout := time.After(60 * time.Second)
+	timeout := time.After(transferPatience)
 	for {
 		changed := d.manager.Changed()
 		for _, info := range d.manager.List() {
@@ -205,8 +205,8 @@ func saveReceived(t *testing.T, b *browser, name string) [32]byte {
 			t.Fatalf("saving %s: the download ended %s", name, e.State)
 		}
 		return fileSum(t, filepath.Join(dir, e.GUID))
-	case <-time.After(60 * time.Second):
-		t.Fatalf("saving %s: the download did not end within 60 s", name)
+	case <-time.After(transferPatience):
+		t.Fatalf("saving %s: the download did not end within %v", name, transferPatience)
 	}
 	return [32]byte{}
 }
@@ -451,7 +451,7 @@ func TestGuestsAcrossDaemons(t *testing.T) {
 // awaitInfo waits until the daemon's transfer id satisfies ok.
 func awaitInfo(t *testing.T, d *Daemon, id, what string, ok func(transfer.Info) bool) transfer.Info {
 	t.Helper()
-	timeout := time.After(60 * time.Second)
+	timeout := time.After(transferPatience)
 	for {
 		changed := d.manager.Changed()
 		info, err := d.manager.Get(id)

@@ -537,9 +537,15 @@ func TestRoomsAcrossTheMesh(t *testing.T) {
 	}
 }
 
+// transferPatience bounds a wait for a transfer to end. It only catches a
+// hang: on a loaded machine running the race detector, 64 MiB to a browser
+// takes a minute.
+const transferPatience = 3 * time.Minute
+
+// awaitTransfer waits until transfer id on d has ended.
 func awaitTransfer(t *testing.T, d *Daemon, id string) transfer.Info {
 	t.Helper()
-	timeout := time.After(60 * time.Second)
+	timeout := time.After(transferPatience)
 	for {
 		changed := d.manager.Changed()
 		info, err := d.manager.Get(id)

@@ -211,7 +211,7 @@ func (n *node) direct() Route { return Direct(n.addr, identity.ID{}) }
 // wait waits until the transfer reaches a final state, or the condition holds.
 func (n *node) wait(id string, cond func(Info) bool) Info {
 	n.t.Helper()
-	deadline := time.After(60 * time.Second)
+	deadline := time.After(transferPatience)
 	for {
 		ch := n.m.Changed()
 		info, err := n.m.Get(id)
@@ -231,7 +231,7 @@ func final(i Info) bool { return i.State.Final() }
 // waitIncoming waits for the first incoming transfer matching cond.
 func (n *node) waitIncoming(cond func(Info) bool) Info {
 	n.t.Helper()
-	deadline := time.After(60 * time.Second)
+	deadline := time.After(transferPatience)
 	for {
 		ch := n.m.Changed()
 		for _, in := range n.m.List() {
@@ -273,3 +273,8 @@ func fileHash(t *testing.T, path string) string {
 	io.Copy(h, f)
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// transferPatience bounds a wait for a transfer to end. It only catches a
+// hang: on a loaded machine running the race detector, 100 MiB with a cut
+// in the middle takes a minute.
+const transferPatience = 3 * time.Minute
