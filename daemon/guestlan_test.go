@@ -448,27 +448,6 @@ func TestGuestsAcrossDaemons(t *testing.T) {
 	two.assertClean(t)
 }
 
-// awaitInfo waits until the daemon's transfer id satisfies ok.
-func awaitInfo(t *testing.T, d *Daemon, id, what string, ok func(transfer.Info) bool) transfer.Info {
-	t.Helper()
-	timeout := time.After(transferPatience)
-	for {
-		changed := d.manager.Changed()
-		info, err := d.manager.Get(id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ok(info) {
-			return info
-		}
-		select {
-		case <-changed:
-		case <-timeout:
-			t.Fatalf("%s never happened: %+v", what, info)
-		}
-	}
-}
-
 // TestGuestResumes: the LAN link of a browser drops in the middle of a
 // file a daemon sends it; the daemon makes a new session once the link is
 // back, the page goes on from the bytes it holds, and the file arrives

@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -545,6 +544,12 @@ const transferPatience = 3 * time.Minute
 // awaitTransfer waits until transfer id on d has ended.
 func awaitTransfer(t *testing.T, d *Daemon, id string) transfer.Info {
 	t.Helper()
+	return awaitInfo(t, d, id, "the end of transfer "+id, func(i transfer.Info) bool { return i.State.Final() })
+}
+
+// awaitInfo waits until the daemon's transfer id satisfies ok.
+func awaitInfo(t *testing.T, d *Daemon, id, what string, ok func(transfer.Info) bool) transfer.Info {
+	t.Helper()
 	timeout := time.After(transferPatience)
 	for {
 		changed := d.manager.Changed()
@@ -552,14 +557,13 @@ func awaitTransfer(t *testing.T, d *Daemon, id string) transfer.Info {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if info.State.Final() {
+		if ok(info) {
 			return info
 		}
 		select {
 		case <-changed:
 		case <-timeout:
-			b, _ := json.Marshal(info)
-			t.Fatalf("transfer never ended: %s", b)
+			t.Fatalf("%s never happened: %+v", what, info)
 		}
 	}
 }

@@ -6,6 +6,7 @@
 import { h, fill, say } from './dom.js';
 import { bytes, percent } from './format.js';
 import { post, upload } from './api.js';
+import { fromInput, fromDrop } from './pick.js';
 
 const tray = []; // {file, path}
 let busy = false;
@@ -20,7 +21,7 @@ export function initSend(changed) {
   for (const id of ['pick-files', 'pick-folder']) {
     const input = document.getElementById(id);
     input.addEventListener('change', () => {
-      add([...input.files].map((f) => ({ file: f, path: f.webkitRelativePath || f.name })));
+      add(fromInput(input));
       input.value = '';
     });
   }
@@ -39,7 +40,7 @@ export function initSend(changed) {
   document.addEventListener('drop', async (e) => {
     e.preventDefault();
     endDrag();
-    add(await dropped(e.dataTransfer));
+    add(await fromDrop(e.dataTransfer));
   });
   function endDrag() {
     depth = 0;
@@ -56,29 +57,6 @@ function hasFiles(e) {
 function add(items) {
   for (const it of items) if (!tray.some((t) => t.path === it.path)) tray.push(it);
   renderTray();
-}
-
-/** dropped lists the files of a drop, folders walked, with relative paths. */
-async function dropped(dt) {
-  const entries = [...dt.items].map((i) => i.webkitGetAsEntry && i.webkitGetAsEntry()).filter(Boolean);
-  if (entries.length === 0) return [...dt.files].map((f) => ({ file: f, path: f.name }));
-  const out = [];
-  for (const e of entries) await walk(e, out);
-  return out;
-}
-
-async function walk(entry, out) {
-  const path = entry.fullPath.replace(/^\/+/, '');
-  if (entry.isFile) {
-    out.push({ file: await new Promise((ok, fail) => entry.file(ok, fail)), path });
-    return;
-  }
-  const reader = entry.createReader();
-  for (;;) {
-    const batch = await new Promise((ok, fail) => reader.readEntries(ok, fail));
-    if (batch.length === 0) break;
-    for (const e of batch) await walk(e, out);
-  }
 }
 
 function renderTray() {
@@ -124,7 +102,7 @@ export function dropTarget(el, target) {
     el.classList.remove('over');
     document.getElementById('drop-hint').hidden = true;
     document.body.classList.remove('dragging');
-    add(await dropped(e.dataTransfer));
+    add(await fromDrop(e.dataTransfer));
     sendTray(target);
   });
 }

@@ -10,7 +10,7 @@ import { Engine } from '../engine/engine.js';
 import { MemoryStore, DiskStore } from '../engine/store.js';
 import { isFinal } from '../engine/incoming.js';
 import { visible, guestName, normalizeCode } from './people.js';
-import { fromInput, fromDrop } from './pick.js';
+import { fromInput, fromDrop } from '../pick.js';
 
 const MEMORY_LIMIT = 512 << 20; // what a page may hold of received files at once
 // Phones' browsers pick files only; desktop ones pick folders too.
