@@ -40,20 +40,33 @@ const rogueJS = `(async (daemon, step) => {
 		return answers.shift();
 	};
 	const send = (m) => ws.send(JSON.stringify({ v: 1, to: daemon, conn, session, ...m }));
-	pc.onicecandidate = (e) => e.candidate && send({ type: 'candidate', candidate: e.candidate.toJSON() });
+	// Candidates go after the offer, as the protocol asks.
+	const held = [];
+	let offered = false;
+	pc.onicecandidate = (e) => {
+		if (!e.candidate) return;
+		if (offered) send({ type: 'candidate', candidate: e.candidate.toJSON() });
+		else held.push(e.candidate.toJSON());
+	};
 	await new Promise((ok) => (ws.onopen = ok));
 	ws.send(JSON.stringify({ v: 1, type: 'hello', kind: 'guest', from: me, name: 'Rogue' }));
-	ws.onmessage = async (e) => {
+	// Messages are taken one at a time, so a candidate waits for the answer
+	// before it.
+	let signaled = Promise.resolve();
+	ws.onmessage = (e) => {
 		const m = JSON.parse(e.data);
 		if (m.conn !== conn) return;
-		if (m.type === 'answer') {
-			await pc.setRemoteDescription({ type: 'answer', sdp: m.sdp.replace(/a=max-message-size:\d+/, 'a=max-message-size:1073741823') });
-		} else if (m.type === 'candidate') {
-			await pc.addIceCandidate(m.candidate);
-		}
+		signaled = signaled.then(() => {
+			if (m.type === 'answer') {
+				return pc.setRemoteDescription({ type: 'answer', sdp: m.sdp.replace(/a=max-message-size:\d+/, 'a=max-message-size:1073741823') });
+			}
+			if (m.type === 'candidate') return pc.addIceCandidate(m.candidate);
+		});
 	};
 	await pc.setLocalDescription(await pc.createOffer());
 	send({ type: 'offer', sdp: pc.localDescription.sdp });
+	offered = true;
+	for (const c of held) send({ type: 'candidate', candidate: c });
 	const opened = Promise.all([ctrl, data].map((ch) => new Promise((ok) => (ch.onopen = ok))));
 	if (step === 'third-channel') return (await next()).type;
 	await opened;

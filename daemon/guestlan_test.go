@@ -462,6 +462,13 @@ func TestGuestResumes(t *testing.T) {
 	d, base := startLANDaemon(t, l, "laptop", nil)
 	b := guestPage(t, l, base+"/")
 	id := guestID(t, b)
+	t.Cleanup(func() {
+		if t.Failed() {
+			var s string
+			b.eval(t, `document.querySelector('main').innerText`, &s)
+			t.Logf("the page: %s\nproblems: %q", s, b.problems())
+		}
+	})
 	src, sum := randomFile(t, "big.bin", 64<<20)
 	out, err := transfers{d}.Send(id, []string{src})
 	if err != nil {

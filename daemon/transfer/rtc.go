@@ -94,6 +94,11 @@ func NewAPI(cfg RTCConfig) *webrtc.API {
 	// soon after, so the sender starts resuming instead of waiting half a
 	// minute.
 	se.SetICETimeouts(4*time.Second, 8*time.Second, 1*time.Second)
+	// SCTP waits at least a second before it resends a lost packet (pion/sctp's
+	// rtoMin), and a browser's socket drops packets under load: each drop
+	// stalled a transfer to Chromium for 1.1 s. On a LAN round trips are a few
+	// milliseconds, so half a second still never resends what is merely late.
+	se.SetSCTPRTOMax(500 * time.Millisecond)
 	if cfg.InterfaceFilter != nil {
 		se.SetInterfaceFilter(cfg.InterfaceFilter)
 	}

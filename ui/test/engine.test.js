@@ -253,14 +253,26 @@ test('incoming: chunks in order and file-end with the right SHA-256 give file-ok
   }
 });
 
-test('incoming: the payload is copied, so a reused chunk buffer does not change a file', async (t) => {
-  // Guards: chunk() keeps a copy (payload.slice()), not a view of the
-  // message, which a data channel may hand out again.
+test('incoming: the store gets each payload alone, as a view of its message', async (t) => {
+  // Guards: chunk() hands the store the payload without its 12-byte header
+  // and without a copy (a data channel gives every message a buffer of its
+  // own), at the chunk's offset.
   const data = bytesOf(10);
   const r = accepted(t, [{ path: 'a', size: 10 }]);
-  const msg = chunkMsg(0, 0, data);
+  const writes = [];
+  const write = r.inc.store.write.bind(r.inc.store);
+  r.inc.store.write = (transfer, index, offset, bytes) => {
+    writes.push({ index, offset, bytes });
+    write(transfer, index, offset, bytes);
+  };
+  const msg = chunkMsg(0, 0, data.subarray(0, 4));
   r.inc.chunk(msg);
-  msg.fill(0);
+  r.inc.chunk(chunkMsg(0, 4, data.subarray(4)));
+  assert.equal(writes.length, 2);
+  assert.equal(writes[0].bytes.buffer, msg.buffer, 'no copy');
+  assert.equal(writes[0].bytes.byteOffset, msg.byteOffset + 12);
+  assert.deepEqual([...writes[1].bytes], [...data.subarray(4)]);
+  assert.equal(writes[1].offset, 4);
   r.inc.control(fileEnd(0, sha(data)));
   await flush();
   assert.equal(r.inc.state, 'done', r.inc.error);

@@ -206,10 +206,11 @@ export class Incoming {
     if (this.finished[c.file]) return this.fail('bad-offset', `chunk for ${e.path}, which is already complete`);
     if (c.offset !== this.held[c.file]) return this.fail('bad-offset', `chunk for ${e.path} at offset ${c.offset}; expected offset ${this.held[c.file]}`);
     if (c.offset + c.payload.length > (e.size || 0)) return this.fail('too-many-bytes', `more bytes than announced for ${e.path} (${e.size || 0} bytes)`);
+    // Each message arrives in a buffer of its own, so the payload is kept
+    // as it is, not copied.
     const n = c.payload.length;
-    const copy = c.payload.slice();
-    this.hashes[c.file].update(copy);
-    this.store.write(this.id, c.file, c.offset, copy); // may take copy's buffer: use n from here on
+    this.hashes[c.file].update(c.payload);
+    this.store.write(this.id, c.file, c.offset, c.payload); // may take its buffer: use n from here on
     this.held[c.file] += n;
     this.done += n;
     this.sinceProgress += n;

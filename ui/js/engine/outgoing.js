@@ -10,7 +10,7 @@ import { randomID } from '../hub.js';
 
 const HIGH = 4 << 20; // stop queueing above this many buffered bytes
 const LOW = 1 << 20; // and go on below this
-const READ = 1 << 20; // bytes read from a file at once
+const READ = 4 << 20; // bytes read from a file at once
 const OPEN_WAIT = 30_000; // for the receiver to answer and the channels to open
 const RETRIES = 8; // new sessions in a row after a lost connection
 
@@ -133,8 +133,11 @@ export class Outgoing {
 
   async stream(link, from, offset) {
     const chunk = link.maxChunk(MaxChunkBytes);
+    const step = chunk - ChunkHeaderBytes;
     const data = link.data;
     data.bufferedAmountLowThreshold = LOW;
+    // send() copies what it is given, so one buffer serves every chunk.
+    const msg = new Uint8Array(chunk);
     for (let i = from; i < this.entries.length; i++) {
       const e = this.entries[i];
       if (e.dir) continue;
@@ -143,17 +146,25 @@ export class Outgoing {
       let off = i === from ? offset : 0;
       // The hash covers the whole file: on resume, read what went before.
       for (let p = 0; p < off; p += READ) h.update(new Uint8Array(await file.slice(p, Math.min(off, p + READ)).arrayBuffer()));
+      // The next block is read while this one goes out.
+      const read = (p) => {
+        const r = file.slice(p, Math.min(e.size, p + READ)).arrayBuffer();
+        r.catch(() => {}); // a failed read is reported where it is awaited
+        return r;
+      };
+      let next = off < e.size ? read(off) : null;
       while (off < e.size) {
-        const block = new Uint8Array(await file.slice(off, Math.min(e.size, off + READ)).arrayBuffer());
+        const block = new Uint8Array(await next);
+        if (block.length === 0) throw new Error(`${e.path} is shorter than when it was offered`);
+        next = off + block.length < e.size ? read(off + block.length) : null;
         h.update(block);
-        for (let p = 0; p < block.length; p += chunk - ChunkHeaderBytes) {
-          const payload = block.subarray(p, Math.min(block.length, p + chunk - ChunkHeaderBytes));
-          const msg = new Uint8Array(ChunkHeaderBytes + payload.length);
+        for (let p = 0; p < block.length; p += step) {
+          const n = Math.min(step, block.length - p);
           putChunkHeader(msg, i, off + p);
-          msg.set(payload, ChunkHeaderBytes);
+          msg.set(block.subarray(p, p + n), ChunkHeaderBytes);
           if (data.bufferedAmount > HIGH) await drained(data);
           if (this.cancelled) throw new Error('cancelled');
-          data.send(msg);
+          data.send(n === step ? msg : msg.subarray(0, ChunkHeaderBytes + n));
         }
         off += block.length;
       }
