@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -25,19 +26,35 @@ func ownerOnly(next http.Handler) http.Handler {
 			writeJSON(w, http.StatusForbidden, api.Error{Error: fmt.Sprintf("host %q is not this computer", r.Host)})
 			return
 		}
-		if o := r.Header.Get("Origin"); o != "" {
-			u, err := url.Parse(o)
-			if err != nil || !loopbackHost(u.Host) {
-				writeJSON(w, http.StatusForbidden, api.Error{Error: fmt.Sprintf("origin %q may not use the local API", o)})
-				return
-			}
+		if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, r.Host) {
+			writeJSON(w, http.StatusForbidden, api.Error{Error: fmt.Sprintf("origin %q may not use the local API", o)})
+			return
 		}
-		if r.Method == http.MethodPost && !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		if ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); r.Method == http.MethodPost && (err != nil || ct != "application/json") {
 			writeJSON(w, http.StatusUnsupportedMediaType, api.Error{Error: "send a JSON body with Content-Type: application/json"})
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// sameOrigin reports whether origin is this daemon's own page as the
+// request reached it: http, a loopback host, and the port of host. A page
+// of another local program, on another port, is another origin.
+func sameOrigin(origin, host string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || u.Scheme != "http" || u.Path != "" || !loopbackHost(u.Host) {
+		return false
+	}
+	return portOf(u.Host) == portOf(host)
+}
+
+// portOf returns the port of host[:port], 80 when it names none.
+func portOf(host string) string {
+	if _, port, err := net.SplitHostPort(host); err == nil && port != "" {
+		return port
+	}
+	return "80"
 }
 
 func loopbackAddr(hostport string) bool {
