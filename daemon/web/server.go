@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/ferry-dev/ferry/daemon/api"
@@ -55,20 +56,54 @@ type Server struct {
 // New returns a server; Run serves.
 func New(cfg Config) *Server {
 	s := &Server{cfg: cfg}
-	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: timeouts.header, IdleTimeout: timeouts.idle}
 	return s
+}
+
+// timeouts bound how long a connection may hold the server: a request's
+// headers, a keep-alive connection between requests, and a short route's
+// request and answer. The hub, the event stream, watches and uploads run
+// for as long as they need, without the last.
+var timeouts = struct{ header, idle, short time.Duration }{10 * time.Second, 30 * time.Second, 30 * time.Second}
+
+// short gives a request of a short route timeouts.short to be read and
+// answered, so a client that trickles its body or never reads the answer
+// does not keep a connection.
+func short(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		deadline := time.Now().Add(timeouts.short)
+		rc.SetReadDeadline(deadline)
+		rc.SetWriteDeadline(deadline)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// long reports whether an API request is one of the routes that stream:
+// the event stream, a watch, an upload.
+func long(r *http.Request) bool {
+	p := r.URL.Path
+	return p == "/api/events" || strings.HasSuffix(p, "/watch") || strings.HasPrefix(p, "/api/uploads/")
 }
 
 // Handler returns the server's routes.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET "+s.cfg.HubPath, s.cfg.Hub)
-	mux.Handle("/api/", withHeaders(kindAPI, ownerOnly(s.apiRoutes())))
-	mux.Handle("GET /{$}", withHeaders(kindPage, http.HandlerFunc(s.home)))
-	mux.Handle("/r/", withHeaders(kindPage, s.roomPages()))
-	mux.Handle("GET /{file}", withHeaders(kindAsset, s.assets()))
-	mux.Handle("GET /js/", withHeaders(kindAsset, s.assets()))
-	mux.Handle("GET /download/", withHeaders(kindPage, http.HandlerFunc(gone)))
+	api := withHeaders(kindAPI, ownerOnly(s.apiRoutes()))
+	shortAPI := short(api)
+	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if long(r) {
+			api.ServeHTTP(w, r)
+			return
+		}
+		shortAPI.ServeHTTP(w, r)
+	}))
+	mux.Handle("GET /{$}", short(withHeaders(kindPage, http.HandlerFunc(s.home))))
+	mux.Handle("/r/", short(withHeaders(kindPage, s.roomPages())))
+	mux.Handle("GET /{file}", short(withHeaders(kindAsset, s.assets())))
+	mux.Handle("GET /js/", short(withHeaders(kindAsset, s.assets())))
+	mux.Handle("GET /download/", short(withHeaders(kindPage, http.HandlerFunc(gone))))
 	return mux
 }
 

@@ -1,14 +1,17 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/ferry-dev/ferry/daemon/api"
 )
@@ -170,5 +173,52 @@ func TestPages(t *testing.T) {
 	}
 	if w := get("/ws", "192.0.2.9:4000"); w.Body.String() != "hub" {
 		t.Errorf("the hub is not at /ws: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestTimeouts: a keep-alive connection left idle, and a request whose
+// body trickles, are closed by the server instead of held for ever.
+func TestTimeouts(t *testing.T) {
+	saved := timeouts
+	timeouts.header, timeouts.idle, timeouts.short = 300*time.Millisecond, 300*time.Millisecond, 300*time.Millisecond
+	defer func() { timeouts = saved }()
+	s, _ := testServer(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cfg.Listener = ln
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	// closed reads what the server sends until it closes the connection,
+	// and fails if it has not within 10 s.
+	closed := func(what string, c net.Conn) string {
+		t.Helper()
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		b, err := io.ReadAll(c)
+		if err != nil {
+			t.Fatalf("%s: the server kept the connection: %v", what, err)
+		}
+		return string(b)
+	}
+	for _, c := range []struct{ what, request, answer string }{
+		{"idle keep-alive", "GET /style.css HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "200 OK"},
+		{"trickled body", "POST /api/send HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"to\":", ""},
+		{"headers never finished", "GET /style.css HTTP/1.1\r\nHost: 127.0.0.1\r\n", ""},
+	} {
+		conn, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(conn, c.request); err != nil {
+			t.Fatal(err)
+		}
+		if got := closed(c.what, conn); !strings.Contains(got, c.answer) {
+			t.Errorf("%s: the server answered %q", c.what, got)
+		}
+		conn.Close()
 	}
 }
