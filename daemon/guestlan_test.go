@@ -125,6 +125,11 @@ func startLANDaemon(t *testing.T, l *guestLAN, name string, edit func(*Config)) 
 func guestPage(t *testing.T, l *guestLAN, u string, opts ...browserOption) *browser {
 	t.Helper()
 	b := newBrowser(t, append(opts, inNamespace(l.ns))...)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the page at %s reported: %q", u, b.problems())
+		}
+	})
 	b.open(t, u)
 	b.waitText(t, "#link-state", "Connected")
 	var secure bool
