@@ -73,9 +73,16 @@ func newGuestLAN(t *testing.T) *guestLAN {
 		exec.Command("ip", "netns", "del", l.ns).Run()
 		exec.Command("ip", "link", "del", l.hostIf).Run()
 	})
+	// No IPv6 on the link: its link-local addresses arrive a moment after
+	// the link is up, when Chromium may be loading the page already, and
+	// Chromium fails requests in flight at a change of the network
+	// (ERR_NETWORK_CHANGED). A kernel without IPv6 has nothing to turn off.
+	exec.Command("ip", "netns", "exec", l.ns, "sh", "-c",
+		"echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6; echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6").Run()
 	for _, args := range [][]string{
 		{"link", "add", l.hostIf, "type", "veth", "peer", "name", "eth0", "netns", l.ns},
 		{"addr", "add", l.hostAddr + "/24", "dev", l.hostIf},
+		{"link", "set", l.hostIf, "addrgenmode", "none"},
 		{"link", "set", l.hostIf, "up"},
 		{"-n", l.ns, "link", "set", "lo", "up"},
 		{"-n", l.ns, "addr", "add", l.guestAddr + "/24", "dev", "eth0"},
