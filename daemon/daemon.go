@@ -101,6 +101,7 @@ func New(cfg Config) (d *Daemon, err error) {
 		Dialer:     d.dialer,
 		Peers:      d.nearby,
 		AutoAccept: d.autoAccept,
+		Trusted:    d.trusted,
 		PendingTTL: cfg.PendingTTL,
 		ResumeFor:  cfg.ResumeFor,
 		Log:        cfg.Log,
@@ -164,13 +165,18 @@ func namesLoopback(names []string) bool {
 
 // autoAccept is the owner's accept policy: a guest's offer is accepted
 // without asking only when the owner accepts everything.
+// trusted reports whether p is a device the owner trusts; a guest never is.
+func (d *Daemon) trusted(p transfer.Peer) bool {
+	id, ok := p.Device()
+	return ok && d.nearby.Trusts(id)
+}
+
 func (d *Daemon) autoAccept(p transfer.Peer) bool {
 	switch d.settings.Accept() {
 	case datadir.AcceptAll:
 		return true
 	case datadir.AcceptTrusted:
-		id, ok := p.Device()
-		return ok && d.nearby.Trusts(id)
+		return d.trusted(p)
 	}
 	return false
 }

@@ -284,7 +284,7 @@ func (m *Manager) handleOffer(rs *rsession, c Control) {
 				}
 			}
 		}
-		if pending >= maxPending {
+		if pending >= maxPending && !m.cfg.Trusted(rs.peer) {
 			m.mu.Unlock()
 			rs.sendControl(Control{Type: MsgDecline, Code: proto.CodeBusy, Text: "too many offers are waiting for an answer; try again later"})
 			rs.closeSoon()

@@ -176,3 +176,34 @@ func TestLoadSavedStates(t *testing.T) {
 		})
 	}
 }
+
+// TestTrustedPastFullSlots: strangers with throwaway identities fill every
+// slot for offers waiting on the owner, and the next stranger is told the
+// daemon is busy; a device the owner trusts still gets its offer through.
+func TestTrustedPastFullSlots(t *testing.T) {
+	sender := startNode(t, nodeOpts{})
+	receiver := startNode(t, nodeOpts{trusted: func(p Peer) bool { return p.ID == sender.id.ID.String() }})
+	cert, _ := guestCert(t)
+	for i := range maxPending {
+		r := dialGuest(t, receiver, fmt.Sprintf("throwaway-%02d", i), cert, fmt.Sprintf("slot%04d", i), 1)
+		r.send(offerOf(fmt.Sprintf("slot%04d", i), Entry{Path: "x", Size: 1}))
+		receiver.wait(fmt.Sprintf("slot%04d", i), func(i Info) bool { return i.State == StatePending })
+	}
+	r := dialGuest(t, receiver, "throwaway-full", cert, "slotfull", 1)
+	r.send(offerOf("slotfull", Entry{Path: "x", Size: 1}))
+	if c := r.expect(MsgDecline); c.Code != proto.CodeBusy {
+		t.Fatalf("a stranger past the slots: %s %q", c.Code, c.Text)
+	}
+	src := filepath.Join(t.TempDir(), "a.txt")
+	writeRandom(t, src, 1000)
+	id, err := sender.m.Send(receiver.direct(), []string{src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The receiver holds it, waiting for its owner; the sender is not told
+	// to go away.
+	receiver.wait(id, func(i Info) bool { return i.State == StatePending })
+	if out, _ := sender.m.Get(id); out.State.Final() {
+		t.Fatalf("the trusted device's offer: %s %s", out.State, out.Error)
+	}
+}

@@ -123,6 +123,7 @@ type nodeOpts struct {
 	dir        string // reuse a data folder (restart)
 	addr       string // listen on this address (restart)
 	autoAccept bool
+	trusted    func(Peer) bool
 	pendingTTL time.Duration
 	downloads  string
 }
@@ -166,6 +167,7 @@ func startNode(t *testing.T, o nodeOpts) *node {
 			n.mu.Unlock()
 			return o.autoAccept
 		},
+		Trusted:    o.trusted,
 		PendingTTL: o.pendingTTL,
 		ResumeFor:  time.Minute,
 		Log:        log,

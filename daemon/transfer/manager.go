@@ -172,6 +172,9 @@ type Config struct {
 	// AutoAccept reports whether an offer from p is accepted without
 	// asking the owner; nil asks for every offer.
 	AutoAccept func(p Peer) bool
+	// Trusted reports whether p is a device the owner trusts: its offers
+	// wait even when strangers' offers fill every slot. nil trusts nobody.
+	Trusted    func(p Peer) bool
 	PendingTTL time.Duration // how long an offer waits for the owner; 0 means 5 minutes
 	ResumeFor  time.Duration // how long a sender keeps reconnecting; 0 means 5 minutes
 	Log        *slog.Logger
@@ -201,7 +204,8 @@ type Manager struct {
 	wg      sync.WaitGroup
 }
 
-// maxPending caps offers waiting for an answer at once, from all peers.
+// maxPending caps offers waiting for an answer at once from peers the
+// owner does not trust; a trusted device's offer waits regardless.
 const maxPending = 32
 
 // New returns a Manager and loads interrupted incoming transfers from disk so
@@ -215,6 +219,9 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if cfg.AutoAccept == nil {
 		cfg.AutoAccept = func(Peer) bool { return false }
+	}
+	if cfg.Trusted == nil {
+		cfg.Trusted = func(Peer) bool { return false }
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
