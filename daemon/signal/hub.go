@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/ferry-dev/ferry/daemon/proto"
 	"github.com/gorilla/websocket"
@@ -103,6 +104,9 @@ func (h *Hub) Send(id string, m Message) error {
 	return c.Send(m)
 }
 
+// helloWait is how long a new connection has to say hello.
+var helloWait = 5 * time.Second
+
 // ServeHTTP upgrades the request and serves the peer until it leaves.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
@@ -129,7 +133,11 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	stop := context.AfterFunc(r.Context(), func() { c.Close() })
 	defer stop()
 
+	// A connection that does not say hello soon holds a place for nothing:
+	// close it, however well it answers pings.
+	late := time.AfterFunc(helloWait, func() { c.Close() })
 	hello, err := c.Read()
+	late.Stop()
 	if err == nil && hello.Type != TypeHello {
 		err = proto.Errorf(proto.CodeBadMessage, "the first message must be hello, not %s", hello.Type)
 	}

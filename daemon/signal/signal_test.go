@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"reflect"
 	"strings"
 	"sync"
@@ -353,4 +354,28 @@ func TestHubWithoutHandler(t *testing.T) {
 	if !strings.Contains(err.Error(), "refused the connection: this hub takes no transfer connections") {
 		t.Fatalf("Dial = %v", err)
 	}
+}
+
+// TestHubClosesSilentConnections: a connection that never says hello is
+// closed after helloWait, though it answers every ping, and the place it
+// held in the hub is free again.
+func TestHubClosesSilentConnections(t *testing.T) {
+	saved := helloWait
+	helloWait = 200 * time.Millisecond
+	defer func() { helloWait = saved }()
+	hub, _, addr := startHub(t)
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+HubPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, _, err := ws.ReadMessage(); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a connection that never said hello: %v", err)
+	}
+	waitFor(t, "the hub to free the place", func() bool {
+		hub.mu.Lock()
+		defer hub.mu.Unlock()
+		return hub.total == 0
+	})
 }
