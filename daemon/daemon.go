@@ -289,9 +289,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 }
 
 func (d *Daemon) status() api.Status {
+	addrs := addrStrings(discovery.LANAddresses(d.cfg.Interfaces))
 	return api.Status{
 		Name: d.cfg.Name, ID: d.id.ID.String(), ShortID: d.id.ID.Short(), Version: d.cfg.Version,
-		Addresses: addrStrings(discovery.LANAddresses(d.cfg.Interfaces)), Port: d.port(), Downloads: d.cfg.Downloads,
+		Addresses: addrs, Port: d.port(), Phone: web.PhoneLink(addrs, d.port()), Downloads: d.cfg.Downloads,
 		Accept: d.settings.Accept(), RunningAs: runningAs(d.cfg.Service), Transfers: transfers{d}.List(),
 	}
 }

@@ -81,8 +81,11 @@ type Status struct {
 	Version   string   `json:"version"`
 	Addresses []string `json:"addresses"`
 	Port      int      `json:"port"`
-	Downloads string   `json:"downloads"`
-	Accept    string   `json:"accept"`
+	// Phone is the address a phone on the network opens, "" if there is
+	// none another device can reach.
+	Phone     string `json:"phone,omitempty"`
+	Downloads string `json:"downloads"`
+	Accept    string `json:"accept"`
 	// RunningAs says how the daemon runs: "service" (started by the OS
 	// service manager) or "foreground" (ferry run in a terminal).
 	RunningAs string     `json:"runningAs"`

@@ -40,12 +40,16 @@ func (s *Server) phoneQR(w http.ResponseWriter, r *http.Request) {
 }
 
 // PhoneLink is the address a phone on the network opens to reach this
-// daemon: the first of its LAN addresses (discovery lists IPv4 first).
+// daemon: the first of its LAN addresses (discovery lists IPv4 first) that
+// another device can reach, so never a loopback one, which the owner may
+// have named among the interfaces.
 func PhoneLink(addrs []string, port int) string {
-	if len(addrs) == 0 {
-		return ""
+	for _, a := range addrs {
+		if ip := net.ParseIP(a); ip != nil && !ip.IsLoopback() && !ip.IsLinkLocalUnicast() {
+			return "http://" + net.JoinHostPort(a, strconv.Itoa(port)) + "/"
+		}
 	}
-	return "http://" + net.JoinHostPort(addrs[0], strconv.Itoa(port)) + "/"
+	return ""
 }
 
 func (s *Server) port() int {

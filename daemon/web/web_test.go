@@ -222,3 +222,21 @@ func TestTimeouts(t *testing.T) {
 		conn.Close()
 	}
 }
+
+// TestPhoneLink: the address a phone opens is one it can reach: never
+// loopback or link-local, even when the owner named those interfaces.
+func TestPhoneLink(t *testing.T) {
+	for _, c := range []struct {
+		addrs []string
+		want  string
+	}{
+		{[]string{"127.0.0.1", "10.200.0.1", "::1"}, "http://10.200.0.1:7466/"},
+		{[]string{"fe80::1", "fd00::2"}, "http://[fd00::2]:7466/"},
+		{[]string{"127.0.0.1", "::1"}, ""},
+		{nil, ""},
+	} {
+		if got := PhoneLink(c.addrs, 7466); got != c.want {
+			t.Errorf("PhoneLink(%v) = %q, want %q", c.addrs, got, c.want)
+		}
+	}
+}

@@ -1,12 +1,9 @@
 // This device and the address a phone opens.
 import { h, fill, copyButton } from '../dom.js';
 
-/** phoneLink is the address a phone on the same network opens. */
+/** phoneLink is the address a phone on the same network opens (the daemon picks it). */
 export function phoneLink(status) {
-  if (!status || !status.addresses || status.addresses.length === 0) return '';
-  const a = status.addresses[0];
-  const host = a.includes(':') ? `[${a}]` : a;
-  return `http://${host}:${status.port}/`;
+  return status?.phone || '';
 }
 
 const ACCEPT = {
