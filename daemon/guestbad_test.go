@@ -50,18 +50,19 @@ const rogueJS = `(async (daemon, step) => {
 	};
 	await new Promise((ok) => (ws.onopen = ok));
 	ws.send(JSON.stringify({ v: 1, type: 'hello', kind: 'guest', from: me, name: 'Rogue' }));
-	// Messages are taken one at a time, so a candidate waits for the answer
-	// before it.
-	let signaled = Promise.resolve();
+	// The daemon's candidates may come before its answer: they wait for it.
+	let answered = null;
+	const early = [];
 	ws.onmessage = (e) => {
 		const m = JSON.parse(e.data);
 		if (m.conn !== conn) return;
-		signaled = signaled.then(() => {
-			if (m.type === 'answer') {
-				return pc.setRemoteDescription({ type: 'answer', sdp: m.sdp.replace(/a=max-message-size:\d+/, 'a=max-message-size:1073741823') });
-			}
-			if (m.type === 'candidate') return pc.addIceCandidate(m.candidate);
-		});
+		if (m.type === 'answer') {
+			answered = pc.setRemoteDescription({ type: 'answer', sdp: m.sdp.replace(/a=max-message-size:\d+/, 'a=max-message-size:1073741823') })
+				.then(() => Promise.all(early.map((c) => pc.addIceCandidate(c))));
+		} else if (m.type === 'candidate') {
+			if (answered) answered = answered.then(() => pc.addIceCandidate(m.candidate));
+			else early.push(m.candidate);
+		}
 	};
 	await pc.setLocalDescription(await pc.createOffer());
 	send({ type: 'offer', sdp: pc.localDescription.sdp });
