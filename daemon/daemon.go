@@ -88,7 +88,7 @@ func New(cfg Config) (d *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
-	d.dialer = signal.NewDialer(signal.Message{From: self, Name: cfg.Name})
+	d.dialer = signal.NewDialer(signal.Message{From: self, Name: cfg.Name}, d.id.Sign)
 	d.manager, err = transfer.New(transfer.Config{
 		Identity: d.id,
 		Name:     cfg.Name,
@@ -115,8 +115,8 @@ func New(cfg Config) (d *Daemon, err error) {
 		cfg.Log.Warn("Not rejoining rooms", "err", err)
 	}
 	d.mesh = mesh.New(mesh.Config{
-		ID: d.id.ID, Name: cfg.Name, Port: d.port(), Local: local{d}, Log: cfg.Log, RoomTTL: roomTTL, Rejoin: rejoin,
-		Flagged: d.nearby.Flagged, Linked: d.nearby.Linked, Lost: d.nearby.Remove,
+		ID: d.id.ID, Name: cfg.Name, Prove: d.id.Sign, Port: d.port(), Local: local{d}, Log: cfg.Log, RoomTTL: roomTTL, Rejoin: rejoin,
+		Linked: d.nearby.Linked, Lost: d.nearby.Remove,
 	})
 	d.messages = messages.New(messages.Config{Self: self, Name: cfg.Name, Send: d.mesh.Send, Lookup: d.member, Log: cfg.Log})
 	d.hub = signal.NewHub(signal.HubConfig{ID: self, Name: cfg.Name, Handler: d.manager, Sessions: d.mesh, Log: cfg.Log})

@@ -33,9 +33,25 @@ type wsClient struct {
 
 func dialHub(t *testing.T, d *Daemon, hello signal.Message) (*wsClient, signal.Message) {
 	t.Helper()
-	ws, _, err := websocket.DefaultDialer.Dial("ws://"+d.Addr().String()+signal.HubPath, nil)
+	return dialHubAs(t, d, nil, hello)
+}
+
+// dialHubAs is dialHub for a daemon's kind of connection, proving hello's
+// ID with as (nil sends no proof).
+func dialHubAs(t *testing.T, d *Daemon, as *identity.Identity, hello signal.Message) (*wsClient, signal.Message) {
+	t.Helper()
+	var h http.Header
+	if hello.Kind != signal.KindGuest {
+		h = http.Header{signal.DeviceHeader: {hello.From}}
+	}
+	ws, resp, err := websocket.DefaultDialer.Dial("ws://"+d.Addr().String()+signal.HubPath, h)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if as != nil {
+		if err := signal.Prove(&hello, resp.Header, as.Sign); err != nil {
+			t.Fatal(err)
+		}
 	}
 	c := &wsClient{t: t, ws: ws, msgs: make(chan signal.Message, 256)}
 	t.Cleanup(func() { ws.Close() })
@@ -360,7 +376,7 @@ func TestMeshStaleAndForeign(t *testing.T) {
 		t.Fatal(err)
 	}
 	me := fake.ID.String()
-	link, welcome := dialHub(t, a, signal.Message{Kind: signal.KindMesh, From: me, Name: "fake"})
+	link, welcome := dialHubAs(t, a, fake, signal.Message{Kind: signal.KindMesh, From: me, Name: "fake"})
 	if welcome.Type != signal.TypeWelcome {
 		t.Fatalf("got %+v", welcome)
 	}
@@ -402,7 +418,7 @@ func TestMeshStaleAndForeign(t *testing.T) {
 		t.Fatalf("a message from a peer the link does not carry was delivered: %+v", m)
 	}
 
-	second, _ := dialHub(t, a, signal.Message{Kind: signal.KindMesh, From: me, Name: "fake"})
+	second, _ := dialHubAs(t, a, fake, signal.Message{Kind: signal.KindMesh, From: me, Name: "fake"})
 	link.awaitClosed()
 	second.send(signal.Message{Type: signal.TypePresence, From: me, Session: 12, Members: []signal.Member{self}})
 	barrier(second, 4)

@@ -195,3 +195,36 @@ func PairCode(a, b ID) string {
 	n := binary.BigEndian.Uint32(h.Sum(nil)) % 1000000
 	return fmt.Sprintf("%03d %03d", n/1000, n%1000)
 }
+
+// Sign signs msg with the device key, for a peer that checks it with
+// Verify: it returns the certificate, which names the ID, and the
+// signature.
+func (i *Identity) Sign(msg []byte) (cert, sig []byte, err error) {
+	h := sha256.Sum256(msg)
+	sig, err = ecdsa.SignASN1(rand.Reader, i.Key, h[:])
+	if err != nil {
+		return nil, nil, fmt.Errorf("signing with the device key: %w", err)
+	}
+	return i.Cert.Raw, sig, nil
+}
+
+// Verify checks that cert is the certificate of device id and that sig is
+// its key's signature of msg.
+func Verify(id ID, cert, sig, msg []byte) error {
+	if ID(sha256.Sum256(cert)) != id {
+		return fmt.Errorf("the certificate is not device %s's", id.Short())
+	}
+	c, err := x509.ParseCertificate(cert)
+	if err != nil {
+		return fmt.Errorf("reading the certificate of device %s: %w", id.Short(), err)
+	}
+	pub, ok := c.PublicKey.(*ecdsa.PublicKey)
+	if !ok {
+		return fmt.Errorf("device %s's certificate has no ECDSA key", id.Short())
+	}
+	h := sha256.Sum256(msg)
+	if !ecdsa.VerifyASN1(pub, h[:], sig) {
+		return fmt.Errorf("the signature is not device %s's", id.Short())
+	}
+	return nil
+}

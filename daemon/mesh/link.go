@@ -224,7 +224,7 @@ func (m *Mesh) keep(ctx context.Context, id identity.ID, addr func() (string, bo
 			return
 		}
 		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		c, welcome, err := signal.Dial(dctx, a, hello)
+		c, welcome, err := signal.Dial(dctx, a, hello, m.cfg.Prove)
 		cancel()
 		if err == nil && welcome.From != key {
 			c.Close()

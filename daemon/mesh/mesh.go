@@ -36,6 +36,9 @@ import (
 type Config struct {
 	ID   identity.ID
 	Name string
+	// Prove signs the challenge of a hub this daemon links to, proving ID
+	// (identity.Identity.Sign).
+	Prove signal.Prover
 	// Port is the hub port this daemon serves on, told to the daemons it
 	// links to so they can link back.
 	Port int
@@ -50,9 +53,6 @@ type Config struct {
 	// Rejoin lists code rooms this daemon is in from the start: the ones it
 	// was in before a restart.
 	Rejoin []string
-	// Flagged, if set, reports a daemon ID that proved to belong to someone
-	// else; links claiming it are refused.
-	Flagged func(id identity.ID) bool
 	// Linked, if set, hears of a daemon that linked to this one, at the
 	// address it came from and the port it serves on, so it can be known
 	// even where discovery does not reach both ways.
@@ -173,9 +173,6 @@ func (m *Mesh) Open(p signal.Peer, c *signal.Conn) (signal.Session, error) {
 		}
 		if p.ID == m.self {
 			return nil, &proto.Error{Code: proto.CodeIdentity, Text: "that is this daemon's ID"}
-		}
-		if m.cfg.Flagged != nil && m.cfg.Flagged(id) {
-			return nil, &proto.Error{Code: proto.CodeIdentity, Text: "that device ID answered with another certificate here"}
 		}
 		l, err := m.attach(id, p.Name, c, false)
 		if err == nil && m.cfg.Linked != nil && p.Port > 0 {

@@ -25,7 +25,7 @@ func newTestMesh(t *testing.T, cfg Config) *Mesh {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.ID = id.ID
+	cfg.ID, cfg.Prove = id.ID, id.Sign
 	if cfg.Name == "" {
 		cfg.Name = "alpha"
 	}

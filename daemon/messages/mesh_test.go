@@ -56,7 +56,7 @@ func startNode(t *testing.T, name string) *node {
 		},
 	})
 	n.mesh = mesh.New(mesh.Config{
-		ID: ident.ID, Name: name, Port: ln.Addr().(*net.TCPAddr).Port, Log: log,
+		ID: ident.ID, Prove: ident.Sign, Name: name, Port: ln.Addr().(*net.TCPAddr).Port, Log: log,
 		Local: handlerFunc(func(from signal.Peer, m signal.Message) {
 			if m.Type == signal.TypeText || m.Type == signal.TypeError && m.ID != "" {
 				n.store.Handle(from, m)

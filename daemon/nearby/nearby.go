@@ -284,7 +284,7 @@ func (n *Devices) dial(ctx context.Context, addr string) (discovery.Peer, error)
 	defer cancel()
 	ip := ips[0].Unmap()
 	c, welcome, err := signal.Dial(ctx, netip.AddrPortFrom(ip, uint16(port)).String(),
-		signal.Message{Kind: signal.KindProbe, From: n.self, Name: n.cfg.Name})
+		signal.Message{Kind: signal.KindProbe, From: n.self, Name: n.cfg.Name}, nil)
 	if err != nil {
 		return discovery.Peer{}, fmt.Errorf("cannot reach a ferry daemon at %s: %w", addr, err)
 	}

@@ -2,11 +2,12 @@ package signal
 
 import (
 	"context"
-	"encoding/json"
+		"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -101,7 +102,9 @@ func (c *Conn) Queue(m Message) error {
 	case c.queue <- m:
 		return nil
 	default:
-		c.Close()
+		// Say why before hanging up, past the full queue, without holding
+		// up the caller on a peer that reads this slowly.
+		go c.Refuse(proto.Errorf(proto.CodeBusy, "this connection fell %d messages behind; reconnect", queueLen))
 		return errors.New("the peer fell too far behind; disconnected")
 	}
 }
@@ -161,7 +164,8 @@ func (c *Conn) Serve(s Session, log *slog.Logger) {
 	}
 }
 
-// Refuse sends an error for a refused message, then closes the connection.
+// Refuse sends an error for a refused message, then closes the connection
+// with the matching WebSocket close code.
 func (c *Conn) Refuse(err error) {
 	code := proto.CodeOf(err)
 	if code == "" {
@@ -173,19 +177,34 @@ func (c *Conn) Refuse(err error) {
 		text = pe.Text // without what the error was wrapped in on the way
 	}
 	c.Send(Message{Type: TypeError, Code: code, Text: text})
-	c.Close()
+	c.closeWith(closeCode(code), code)
+}
+
+// closeCode is the WebSocket close code for a refusal with a wire code.
+func closeCode(code string) int {
+	switch code {
+	case proto.CodeTooLarge:
+		return websocket.CloseMessageTooBig
+	case proto.CodeBusy, proto.CodeTooMany:
+		return websocket.CloseTryAgainLater
+	}
+	return websocket.ClosePolicyViolation
 }
 
 // Close closes the connection; it is safe to call more than once.
 func (c *Conn) Close() error {
+	c.closeWith(websocket.CloseNormalClosure, "")
+	return nil
+}
+
+func (c *Conn) closeWith(code int, reason string) {
 	c.once.Do(func() {
 		close(c.done)
 		c.wmu.Lock()
-		c.ws.WriteControl(websocket.CloseMessage, nil, time.Now().Add(time.Second))
+		c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
 		c.wmu.Unlock()
 		c.ws.Close()
 	})
-	return nil
 }
 
 // Done is closed when the connection is closed.
@@ -195,18 +214,26 @@ func (c *Conn) Done() <-chan struct{} { return c.done }
 func (c *Conn) RemoteAddr() net.Addr { return c.ws.RemoteAddr() }
 
 // Dial connects to the hub at addr ("host:port"), says hello and waits for the
-// welcome, which names the remote device.
-func Dial(ctx context.Context, addr string, hello Message) (*Conn, Message, error) {
+// welcome, which names the remote device. A daemon's hello (KindPeer or
+// KindMesh) carries prove's signature of the hub's challenge, which proves
+// the device ID in hello.From; a probe needs none and passes nil.
+func Dial(ctx context.Context, addr string, hello Message, prove Prover) (*Conn, Message, error) {
 	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
-	ws, resp, err := d.DialContext(ctx, "ws://"+addr+HubPath, nil)
+	ws, resp, err := d.DialContext(ctx, "ws://"+addr+HubPath, http.Header{DeviceHeader: {hello.From}})
 	if resp != nil && resp.Body != nil {
 		resp.Body.Close()
 	}
 	if err != nil {
 		return nil, Message{}, fmt.Errorf("connecting to %s: %w", addr, err)
 	}
-	c := newConn(ws)
 	hello.Type = TypeHello
+	if prove != nil {
+		if err := Prove(&hello, resp.Header, prove); err != nil {
+			ws.Close()
+			return nil, Message{}, err
+		}
+	}
+	c := newConn(ws)
 	if err := c.Send(hello); err != nil {
 		c.Close()
 		return nil, Message{}, err

@@ -11,6 +11,7 @@ import (
 // It lives as long as the daemon: Run closes what is left when it stops.
 type Dialer struct {
 	hello Message
+	prove Prover
 
 	mu     sync.Mutex
 	conns  map[string]*dialed // by address
@@ -18,10 +19,10 @@ type Dialer struct {
 	wg     sync.WaitGroup // readers
 }
 
-// NewDialer returns a Dialer that introduces itself with hello. It can be
-// used at once; Run only ends it.
-func NewDialer(hello Message) *Dialer {
-	return &Dialer{hello: hello, conns: make(map[string]*dialed)}
+// NewDialer returns a Dialer that introduces itself with hello, proving the
+// device ID it claims with prove. It can be used at once; Run only ends it.
+func NewDialer(hello Message, prove Prover) *Dialer {
+	return &Dialer{hello: hello, prove: prove, conns: make(map[string]*dialed)}
 }
 
 // dialed is one connection to a hub and the transfers subscribed to it.
@@ -86,7 +87,7 @@ func (d *Dialer) connection(ctx context.Context, addr string) (*dialed, error) {
 	case c != nil:
 		return c, nil
 	}
-	conn, welcome, err := Dial(ctx, addr, d.hello)
+	conn, welcome, err := Dial(ctx, addr, d.hello, d.prove)
 	if err != nil {
 		return nil, err
 	}

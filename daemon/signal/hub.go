@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -59,34 +60,97 @@ type HubConfig struct {
 	Handler  Handler  // direct peers (KindPeer); nil refuses them
 	Sessions Sessions // mesh links and guests; nil refuses them
 	Log      *slog.Logger
-	MaxPeers int // connections at once; 0 means 256
+	// MaxGuests caps connections from browsers at once, and PerSource
+	// those from one address (one /64 for IPv6); 0 means 160 and 12.
+	MaxGuests, PerSource int
+	// MaxDaemons caps connections from daemons at once, and
+	// PerSourceDaemons those from one address; 0 means 256 and 8. Daemons
+	// have their own places, so browsers filling theirs never keep a daemon
+	// out.
+	MaxDaemons, PerSourceDaemons int
 }
 
-// Hub accepts signaling connections from peers. A peer that connects again
-// with the same ID replaces its old connection.
+// DeviceHeader, on the WebSocket upgrade, says a daemon is connecting: it
+// takes a daemon's place and must say a daemon's hello. Browsers cannot set
+// it, so a page only ever takes a guest's place.
+const DeviceHeader = "Ferry-Device"
+
+// Hub accepts signaling connections from peers. A daemon that connects again
+// with the same proven ID replaces its old connection.
 type Hub struct {
 	cfg      HubConfig
 	upgrader websocket.Upgrader
 	mu       sync.Mutex
 	peers    map[string]*Conn
-	total    int
+	guests   pool
+	daemons  pool
+}
+
+// pool counts connections of one kind, in all and per source address.
+type pool struct {
+	max, perSource int
+	total          int
+	bySource       map[netip.Prefix]int
+}
+
+func (p *pool) take(src netip.Prefix) error {
+	switch {
+	case p.total >= p.max:
+		return fmt.Errorf("the hub has its limit of %d connections of this kind", p.max)
+	case p.bySource[src] >= p.perSource:
+		return fmt.Errorf("the hub has its limit of %d connections from %s", p.perSource, src)
+	}
+	p.total++
+	p.bySource[src]++
+	return nil
+}
+
+func (p *pool) give(src netip.Prefix) {
+	p.total--
+	if p.bySource[src]--; p.bySource[src] <= 0 {
+		delete(p.bySource, src)
+	}
+}
+
+// source is the address a request came from: the host for IPv4, its /64
+// for IPv6, where one host can hold a whole prefix.
+func source(remote string) netip.Prefix {
+	ap, err := netip.ParseAddrPort(remote)
+	if err != nil {
+		return netip.Prefix{}
+	}
+	a := ap.Addr().Unmap()
+	if a.Is4() {
+		return netip.PrefixFrom(a, 32)
+	}
+	p, _ := a.Prefix(64)
+	return p
 }
 
 // NewHub returns a hub. It takes everything it hands peers to here, so the
 // parts it serves are built before it.
 func NewHub(cfg HubConfig) *Hub {
-	if cfg.MaxPeers == 0 {
-		cfg.MaxPeers = 256
+	if cfg.MaxGuests == 0 {
+		cfg.MaxGuests = 160
+	}
+	if cfg.PerSource == 0 {
+		cfg.PerSource = 12
+	}
+	if cfg.MaxDaemons == 0 {
+		cfg.MaxDaemons = 256
+	}
+	if cfg.PerSourceDaemons == 0 {
+		cfg.PerSourceDaemons = 8
 	}
 	return &Hub{
-		cfg:   cfg,
-		peers: make(map[string]*Conn),
-		upgrader: websocket.Upgrader{
-			// Peers are other daemons and, later, guest pages of any
-			// daemon: the hub is meant to be reached cross-origin and
-			// grants nothing but the right to ask.
-			CheckOrigin: func(*http.Request) bool { return true },
-		},
+		cfg:     cfg,
+		peers:   make(map[string]*Conn),
+		guests:  pool{max: cfg.MaxGuests, perSource: cfg.PerSource, bySource: map[netip.Prefix]int{}},
+		daemons: pool{max: cfg.MaxDaemons, perSource: cfg.PerSourceDaemons, bySource: map[netip.Prefix]int{}},
+		// The default origin check: a request with an Origin header must
+		// come from a page this daemon served (same host and port). Other
+		// daemons send none; any other web page is refused.
+		upgrader: websocket.Upgrader{},
 	}
 }
 
@@ -109,22 +173,27 @@ var helloWait = 5 * time.Second
 
 // ServeHTTP upgrades the request and serves the peer until it leaves.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.mu.Lock()
-	full := h.total >= h.cfg.MaxPeers
-	if !full {
-		h.total++
+	src := source(r.RemoteAddr)
+	daemon := r.Header.Get(DeviceHeader) != ""
+	p := &h.guests
+	if daemon {
+		p = &h.daemons
 	}
+	h.mu.Lock()
+	err := p.take(src)
 	h.mu.Unlock()
-	if full {
-		http.Error(w, "too many peers connected", http.StatusServiceUnavailable)
+	if err != nil {
+		h.cfg.Log.Debug("Refused signaling connection", "remote", r.RemoteAddr, "err", err)
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
 	defer func() {
 		h.mu.Lock()
-		h.total--
+		p.give(src)
 		h.mu.Unlock()
 	}()
-	ws, err := h.upgrader.Upgrade(w, r, nil)
+	nonce := newNonce()
+	ws, err := h.upgrader.Upgrade(w, r, http.Header{challengeHeader: {nonce}, hubHeader: {h.cfg.ID}})
 	if err != nil {
 		return // the upgrader has answered
 	}
@@ -138,8 +207,16 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	late := time.AfterFunc(helloWait, func() { c.Close() })
 	hello, err := c.Read()
 	late.Stop()
-	if err == nil && hello.Type != TypeHello {
+	switch {
+	case err != nil:
+	case hello.Type != TypeHello:
 		err = proto.Errorf(proto.CodeBadMessage, "the first message must be hello, not %s", hello.Type)
+	case daemon && hello.Kind == KindGuest:
+		err = proto.Errorf(proto.CodeBadMessage, "a guest does not send %s", DeviceHeader)
+	case !daemon && hello.Kind != KindGuest:
+		err = proto.Errorf(proto.CodeBadMessage, "a daemon's connection sends %s", DeviceHeader)
+	case hello.Kind == KindPeer || hello.Kind == KindMesh:
+		err = verifyHello(hello, nonce, h.cfg.ID)
 	}
 	if err != nil {
 		h.cfg.Log.Debug("Refused signaling peer", "remote", r.RemoteAddr, "err", err)

@@ -68,6 +68,10 @@ type Message struct {
 	Room      string     `json:"room,omitempty"`
 	Members   []Member   `json:"members,omitempty"`
 	Rooms     []Room     `json:"rooms,omitempty"`
+	// Cert and Sig, in a daemon's hello, prove the device ID it claims:
+	// its certificate and its signature of the hub's challenge, base64.
+	Cert string `json:"cert,omitempty"`
+	Sig  string `json:"sig,omitempty"`
 }
 
 // Member is a peer in presence: a daemon or a guest, the daemon it is
@@ -100,6 +104,8 @@ const (
 	maxIDBytes   = 64
 	maxSDPBytes  = 48 << 10
 	maxCandBytes = 1024
+	maxCertBytes = 4096 // base64
+	maxSigBytes  = 256  // base64
 	maxErrorText = 1024 // the text of any message but a text message
 	// MaxTextBytes is the longest text of a text message, in bytes.
 	MaxTextBytes = 4096
@@ -142,6 +148,8 @@ func (m *Message) Validate() error {
 		return proto.Errorf(proto.CodeTooLarge, "sdp is longer than %d bytes", maxSDPBytes)
 	case m.Type != TypeText && len(m.Text) > maxErrorText, len(m.Code) > maxIDBytes:
 		return proto.Errorf(proto.CodeBadMessage, "error text is too long")
+	case len(m.Cert) > maxCertBytes || len(m.Sig) > maxSigBytes:
+		return proto.Errorf(proto.CodeBadMessage, "cert or sig is too long")
 	case m.Port < 0 || m.Port > 65535:
 		return proto.Errorf(proto.CodeBadMessage, "port %d is out of range", m.Port)
 	}

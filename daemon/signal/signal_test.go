@@ -14,9 +14,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-dev/ferry/daemon/identity"
 	"github.com/ferry-dev/ferry/daemon/proto"
 	"github.com/gorilla/websocket"
 )
+
+// newIdentity returns a fresh device identity.
+func newIdentity(t *testing.T) *identity.Identity {
+	t.Helper()
+	id, err := identity.Load(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
 
 func TestDecode(t *testing.T) {
 	big := `{"v":1,"type":"hello","from":"a","name":"` + strings.Repeat("x", MaxMessageBytes) + `"}`
@@ -145,7 +156,7 @@ func (r *recorder) lastPeer() Peer {
 func startHub(t *testing.T) (*Hub, *recorder, string) {
 	t.Helper()
 	rec := &recorder{got: make(chan Message, 16)}
-	hub := NewHub(HubConfig{ID: "HUB", Name: "hub", Handler: rec, Log: slog.New(slog.DiscardHandler)})
+	hub := NewHub(HubConfig{ID: newIdentity(t).ID.String(), Name: "hub", Handler: rec, Log: slog.New(slog.DiscardHandler)})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -183,14 +194,15 @@ func recv(t *testing.T, ch <-chan Message) Message {
 func TestHubReplacesReconnectingPeer(t *testing.T) {
 	hub, rec, addr := startHub(t)
 	ctx := context.Background()
-	first, welcome, err := Dial(ctx, addr, Message{From: "PEER", Name: "p"})
+	peer := newIdentity(t)
+	first, welcome, err := Dial(ctx, addr, Message{From: peer.ID.String(), Name: "p"}, peer.Sign)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if welcome.From != "HUB" || welcome.Name != "hub" {
+	if welcome.From != hub.cfg.ID || welcome.Name != "hub" {
 		t.Fatalf("welcome = %+v", welcome)
 	}
-	second, _, err := Dial(ctx, addr, Message{From: "PEER", Name: "p"})
+	second, _, err := Dial(ctx, addr, Message{From: peer.ID.String(), Name: "p"}, peer.Sign)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,14 +210,14 @@ func TestHubReplacesReconnectingPeer(t *testing.T) {
 	if _, err := first.Read(); err == nil {
 		t.Fatal("old connection still open after the peer reconnected")
 	}
-	if ids := hub.Peers(); len(ids) != 1 || ids[0] != "PEER" {
+	if ids := hub.Peers(); len(ids) != 1 || ids[0] != peer.ID.String() {
 		t.Fatalf("hub peers = %v", ids)
 	}
 	second.Send(Message{Type: TypeBye, Conn: "c1"})
 	if m := recv(t, rec.got); m.Type != TypeBye || m.Conn != "c1" {
 		t.Fatalf("hub handler got %+v", m)
 	}
-	if err := hub.Send("PEER", Message{Type: TypeBye, Conn: "c2"}); err != nil {
+	if err := hub.Send(peer.ID.String(), Message{Type: TypeBye, Conn: "c2"}); err != nil {
 		t.Fatal(err)
 	}
 	if m, err := second.Read(); err != nil || m.Conn != "c2" {
@@ -226,7 +238,7 @@ func TestHubRefusesBadMessages(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+HubPath, nil)
+			ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+HubPath, http.Header{DeviceHeader: {"x"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -266,7 +278,8 @@ func TestHubRefusesBadMessages(t *testing.T) {
 
 func TestDialerSharesOneConnection(t *testing.T) {
 	hub, rec, addr := startHub(t)
-	dialer := NewDialer(Message{From: "PEER"})
+	peer := newIdentity(t)
+	dialer := NewDialer(Message{From: peer.ID.String()}, peer.Sign)
 	ctx := context.Background()
 	a, err := dialer.Open(ctx, addr, "t1")
 	if err != nil {
@@ -279,11 +292,11 @@ func TestDialerSharesOneConnection(t *testing.T) {
 	if a.c != b.c {
 		t.Fatal("two transfers to one address dialed two connections")
 	}
-	if a.Welcome.From != "HUB" {
+	if a.Welcome.From != hub.cfg.ID {
 		t.Fatalf("welcome = %+v", a.Welcome)
 	}
 	for _, id := range []string{"t2", "t1"} {
-		if err := hub.Send("PEER", Message{Type: TypeBye, Conn: id}); err != nil {
+		if err := hub.Send(peer.ID.String(), Message{Type: TypeBye, Conn: id}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -315,7 +328,8 @@ func TestDialerSharesOneConnection(t *testing.T) {
 // subscriber sees its channel closed, and Open refuses from then on.
 func TestDialerRun(t *testing.T) {
 	hub, _, addr := startHub(t)
-	dialer := NewDialer(Message{From: "PEER"})
+	peer := newIdentity(t)
+	dialer := NewDialer(Message{From: peer.ID.String()}, peer.Sign)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- dialer.Run(ctx) }()
@@ -347,7 +361,8 @@ func TestHubWithoutHandler(t *testing.T) {
 	srv := &http.Server{Handler: hub}
 	go srv.Serve(ln)
 	defer srv.Close()
-	_, _, err = Dial(context.Background(), ln.Addr().String(), Message{From: "PEER"})
+	peer := newIdentity(t)
+	_, _, err = Dial(context.Background(), ln.Addr().String(), Message{From: peer.ID.String()}, peer.Sign)
 	if err == nil {
 		t.Fatal("a hub without a handler welcomed a direct peer")
 	}
@@ -376,6 +391,6 @@ func TestHubClosesSilentConnections(t *testing.T) {
 	waitFor(t, "the hub to free the place", func() bool {
 		hub.mu.Lock()
 		defer hub.mu.Unlock()
-		return hub.total == 0
+		return hub.guests.total == 0
 	})
 }

@@ -126,6 +126,9 @@ type nodeOpts struct {
 	trusted    func(Peer) bool
 	pendingTTL time.Duration
 	downloads  string
+	// perAddr and history set Config.PendingPerAddr and Config.History.
+	perAddr int
+	history int
 }
 
 func startNode(t *testing.T, o nodeOpts) *node {
@@ -153,7 +156,7 @@ func startNode(t *testing.T, o nodeOpts) *node {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", n.addr)
 	}
-	dialer := signal.NewDialer(signal.Message{From: id.ID.String(), Name: name})
+	dialer := signal.NewDialer(signal.Message{From: id.ID.String(), Name: name}, id.Sign)
 	n.m, err = New(Config{
 		Identity: id, Name: name,
 		API:       NewAPI(testAPI()),
@@ -175,7 +178,7 @@ func startNode(t *testing.T, o nodeOpts) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.mesh = mesh.New(mesh.Config{ID: id.ID, Name: name, Port: ln.Addr().(*net.TCPAddr).Port, Local: n.m, Log: log})
+	n.mesh = mesh.New(mesh.Config{ID: id.ID, Prove: id.Sign, Name: name, Port: ln.Addr().(*net.TCPAddr).Port, Local: n.m, Log: log})
 	n.hub = signal.NewHub(signal.HubConfig{ID: id.ID.String(), Name: name, Handler: n.m, Sessions: n.mesh, Log: log})
 	mux := http.NewServeMux()
 	mux.Handle(signal.HubPath, n.hub)
