@@ -2,7 +2,7 @@ package signal
 
 import (
 	"context"
-		"encoding/json"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
