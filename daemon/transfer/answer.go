@@ -94,8 +94,12 @@ func (m *Manager) answer(from signal.Peer, msg signal.Message) {
 	}
 	peer, err := offerer(from, msg.SDP)
 	if err != nil {
-		log.Info("Refused offer", "err", err)
-		reply(signal.Message{Type: signal.TypeError, Code: proto.CodeIdentity, Text: err.Error()})
+		code := proto.CodeIdentity
+		if errors.Is(err, errUnreadableSDP) {
+			code = proto.CodeBadMessage
+		}
+		log.Info("Refused offer", "code", code, "err", err)
+		reply(signal.Message{Type: signal.TypeError, Code: code, Text: err.Error()})
 		return
 	}
 	key := rsKey(from, msg.Conn)
@@ -174,11 +178,7 @@ func (m *Manager) answer(from signal.Peer, msg signal.Message) {
 	reply(signal.Message{Type: signal.TypeAnswer, SDP: ans.SDP})
 	// A session that never carries an offer is closed, so a peer cannot
 	// hold connections open for free.
-	time.AfterFunc(30*time.Second, func() {
-		if rs.transfer() == nil {
-			rs.close()
-		}
-	})
+	rs.closeAfter(30*time.Second, func() bool { return rs.transfer() != nil })
 }
 
 // fail sends an error on the session's control channel and closes it shortly
@@ -189,7 +189,7 @@ func (rs *rsession) fail(pe *proto.Error) {
 }
 
 func (rs *rsession) closeSoon() {
-	time.AfterFunc(2*time.Second, rs.close)
+	rs.closeAfter(2*time.Second, nil)
 }
 
 func (m *Manager) onControl(rs *rsession, dm webrtc.DataChannelMessage) {
@@ -258,6 +258,7 @@ func (m *Manager) handleOffer(rs *rsession, c Control) {
 		rs.fail(pe)
 		return
 	}
+	addr := remoteHost(rs.pc)
 	m.mu.Lock()
 	t := m.in[c.Transfer]
 	if t != nil && !t.peer.same(rs.peer) {
@@ -272,29 +273,58 @@ func (m *Manager) handleOffer(rs *rsession, c Control) {
 		return
 	}
 	if t == nil {
-		pending := 0
-		for _, other := range m.in {
-			if other.waiting() {
-				pending++
-				if other.peer.same(rs.peer) {
-					m.mu.Unlock()
-					rs.sendControl(Control{Type: MsgDecline, Code: proto.CodeBusy, Text: "an earlier offer from this device is still waiting for an answer"})
-					rs.closeSoon()
-					return
-				}
-			}
-		}
-		if pending >= maxPending && !m.cfg.Trusted(rs.peer) {
+		if pe := m.admit(rs.peer, addr); pe != nil {
 			m.mu.Unlock()
-			rs.sendControl(Control{Type: MsgDecline, Code: proto.CodeBusy, Text: "too many offers are waiting for an answer; try again later"})
+			m.cfg.Log.Info("Refused an offer", "transfer", c.Transfer, "peer", rs.peer.label(), "addr", addr, "reason", pe.Text)
+			rs.sendControl(Control{Type: MsgDecline, Code: pe.Code, Text: pe.Text})
 			rs.closeSoon()
 			return
 		}
-		t = newIncoming(m, c.Transfer, rs.peer)
+		t = newIncoming(m, c.Transfer, rs.peer, addr)
 		m.in[c.Transfer] = t
 	}
 	m.mu.Unlock()
 	rs.bind(t)
 	t.offer(rs, c)
 	m.notify()
+}
+
+// admit decides whether a new offer from peer, which came from the network
+// address addr (remoteHost), may wait for the owner, and otherwise says
+// which limit it met. Each sender has one offer waiting at most. Then,
+// unless the owner trusts the sender: at most maxPendingPerCert from one
+// certificate, since a guest's ID is free to choose; PendingPerAddr from
+// one address, since certificates are free to make too (browsers that hide
+// their address behind a name share one); and maxPending in all. Call with
+// m.mu held.
+func (m *Manager) admit(peer Peer, addr string) *proto.Error {
+	var all, sameCert, sameAddr int
+	for _, t := range m.in {
+		if !t.waiting() {
+			continue
+		}
+		if t.peer.same(peer) {
+			return proto.Errorf(proto.CodeBusy, "an earlier offer from this device is still waiting for an answer")
+		}
+		all++
+		if t.peer.Fingerprint == peer.Fingerprint {
+			sameCert++
+		}
+		if t.addr == addr {
+			sameAddr++
+		}
+	}
+	switch {
+	case m.cfg.Trusted(peer):
+		return nil
+	case sameCert >= maxPendingPerCert:
+		return proto.Errorf(proto.CodeBusy, "too many offers from this sender are waiting for an answer (the limit is %d); try again later", maxPendingPerCert)
+	case sameAddr >= m.cfg.PendingPerAddr && addr == hostByName:
+		return proto.Errorf(proto.CodeBusy, "too many offers from browsers that hide their network address are waiting for an answer (the limit is %d); try again later", m.cfg.PendingPerAddr)
+	case sameAddr >= m.cfg.PendingPerAddr:
+		return proto.Errorf(proto.CodeBusy, "too many offers from your network address are waiting for an answer (the limit is %d); try again later", m.cfg.PendingPerAddr)
+	case all >= maxPending:
+		return proto.Errorf(proto.CodeBusy, "too many offers are waiting for an answer (the limit is %d); try again later", maxPending)
+	}
+	return nil
 }

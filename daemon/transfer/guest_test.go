@@ -180,19 +180,22 @@ func TestLoadSavedStates(t *testing.T) {
 // TestTrustedPastFullSlots: strangers with throwaway identities fill every
 // slot for offers waiting on the owner, and the next stranger is told the
 // daemon is busy; a device the owner trusts still gets its offer through.
+// All of them share the loopback address, whose own limit is lifted here.
 func TestTrustedPastFullSlots(t *testing.T) {
 	sender := startNode(t, nodeOpts{})
-	receiver := startNode(t, nodeOpts{trusted: func(p Peer) bool { return p.ID == sender.id.ID.String() }})
-	cert, _ := guestCert(t)
+	receiver := startNode(t, nodeOpts{perAddr: maxPending + 2, trusted: func(p Peer) bool { return p.ID == sender.id.ID.String() }})
 	for i := range maxPending {
+		cert, _ := guestCert(t)
 		r := dialGuest(t, receiver, fmt.Sprintf("throwaway-%02d", i), cert, fmt.Sprintf("slot%04d", i), 1)
 		r.send(offerOf(fmt.Sprintf("slot%04d", i), Entry{Path: "x", Size: 1}))
 		receiver.wait(fmt.Sprintf("slot%04d", i), func(i Info) bool { return i.State == StatePending })
 	}
+	cert, _ := guestCert(t)
 	r := dialGuest(t, receiver, "throwaway-full", cert, "slotfull", 1)
 	r.send(offerOf("slotfull", Entry{Path: "x", Size: 1}))
-	if c := r.expect(MsgDecline); c.Code != proto.CodeBusy {
-		t.Fatalf("a stranger past the slots: %s %q", c.Code, c.Text)
+	want := fmt.Sprintf("too many offers are waiting for an answer (the limit is %d); try again later", maxPending)
+	if c := r.expect(MsgDecline); c.Code != proto.CodeBusy || c.Text != want {
+		t.Fatalf("a stranger past the slots: %s %q; want %s %q", c.Code, c.Text, proto.CodeBusy, want)
 	}
 	src := filepath.Join(t.TempDir(), "a.txt")
 	writeRandom(t, src, 1000)

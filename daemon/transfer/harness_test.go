@@ -170,10 +170,12 @@ func startNode(t *testing.T, o nodeOpts) *node {
 			n.mu.Unlock()
 			return o.autoAccept
 		},
-		Trusted:    o.trusted,
-		PendingTTL: o.pendingTTL,
-		ResumeFor:  time.Minute,
-		Log:        log,
+		Trusted:        o.trusted,
+		PendingTTL:     o.pendingTTL,
+		ResumeFor:      time.Minute,
+		PendingPerAddr: o.perAddr,
+		History:        o.history,
+		Log:            log,
 	})
 	if err != nil {
 		t.Fatal(err)

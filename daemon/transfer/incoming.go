@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -26,12 +27,15 @@ type incoming struct {
 	m    *Manager
 	id   string
 	peer Peer
+	addr string // the network address the offer came from (remoteHost)
 
 	mu        sync.Mutex
 	state     State
 	code, err string
 	count     int // entries announced by the offer
 	entries   []Entry
+	size      int   // of the entries so far, as MaxManifestBytes counts it
+	kept      *kept // once ended, in place of entries, placed and files
 	total     int64
 	placed    []string
 	files     []inFile
@@ -59,9 +63,9 @@ type inFile struct {
 	done  bool
 }
 
-func newIncoming(m *Manager, id string, peer Peer) *incoming {
+func newIncoming(m *Manager, id string, peer Peer, addr string) *incoming {
 	now := time.Now()
-	return &incoming{m: m, id: id, peer: peer, state: StatePending, started: now, updated: now}
+	return &incoming{m: m, id: id, peer: peer, addr: addr, state: StatePending, started: now, updated: now}
 }
 
 // waiting reports whether the offer is still being received or waits for
@@ -72,16 +76,37 @@ func (t *incoming) waiting() bool {
 	return t.state == StatePending
 }
 
+// endedAt returns when the transfer ended; ok is false while it has not.
+// Call with m.mu held; it takes t.mu.
+func (t *incoming) endedAt() (at time.Time, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.updated, t.state.Final()
+}
+
 func (t *incoming) info() Info {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	in := Info{
 		ID: t.id, Direction: "in", Peer: t.peer.ID, PeerName: t.peer.Name, PeerKind: t.peer.Kind(), State: t.state,
-		Files: t.fileCount(), Bytes: t.total, Done: t.received, Verified: t.verified,
+		Bytes: t.total, Done: t.received, Verified: t.verified,
 		Code: t.code, Error: t.err, Resumed: append([]int64(nil), t.resumed...), Started: t.started, Updated: t.updated,
 	}
+	if t.kept != nil {
+		in.Files, in.Items = t.kept.files, slices.Clone(t.kept.items)
+		return in
+	}
+	in.Files, in.Items = t.fileCount(), t.items()
+	in.atPosition(t.entries, t.received)
+	return in
+}
+
+// items returns the first 20 names of the manifest: final names where
+// they are known. Call with t.mu held.
+func (t *incoming) items() []string {
+	var items []string
 	for i, e := range t.entries {
-		if len(in.Items) == 20 {
+		if len(items) == 20 {
 			break
 		}
 		name := e.Path
@@ -90,10 +115,19 @@ func (t *incoming) info() Info {
 		} else if i < len(t.placed) {
 			name = t.placed[i]
 		}
-		in.Items = append(in.Items, name)
+		items = append(items, name)
 	}
-	in.atPosition(t.entries, t.received)
-	return in
+	return items
+}
+
+// retire lets go of the manifest and the per-file state of a transfer that
+// has ended, keeping what Info shows, and has the manager trim its list of
+// ended transfers. Call with t.mu held.
+func (t *incoming) retire() {
+	t.kept = keep(t.fileCount(), t.items())
+	t.entries, t.placed, t.files, t.size = nil, nil, nil, 0
+	t.err = clip(t.err, maxTextBytes)
+	t.m.ended.Store(true)
 }
 
 func (t *incoming) fileCount() int {
@@ -131,7 +165,7 @@ func (t *incoming) offer(rs *rsession, c Control) {
 		return
 	}
 	t.count = c.Count
-	t.entries = t.entries[:0]
+	t.entries, t.size = t.entries[:0], 0
 	t.mu.Unlock()
 	t.addEntries(rs, c.Entries)
 }
@@ -225,5 +259,6 @@ func (t *incoming) end(state State, pe *proto.Error) {
 		t.place = nil
 	}
 	t.m.cfg.States.Remove(t.id)
+	t.retire()
 	t.m.cfg.Log.Info("Transfer ended", "transfer", t.id, "state", state, "code", pe.Code, "reason", pe.Text)
 }

@@ -10,17 +10,29 @@ import (
 )
 
 // addEntries takes a page of the manifest; the last page puts the offer
-// before the owner.
+// before the owner. A manifest over MaxManifestBytes is refused as soon as
+// a page takes it there, so no more than that is ever held.
 func (t *incoming) addEntries(rs *rsession, entries []Entry) {
 	t.mu.Lock()
-	if len(t.entries)+len(entries) > t.count {
+	if t.state != StatePending || t.assembled {
+		t.mu.Unlock() // the owner cancelled it meanwhile
+		return
+	}
+	var pe *proto.Error
+	size := t.size + ManifestBytes(entries)
+	switch {
+	case len(t.entries)+len(entries) > t.count:
+		pe = proto.Errorf(proto.CodeBadMessage, "the offer sent more entries than its count of %d", t.count)
+	case size > MaxManifestBytes:
+		pe = proto.Errorf(proto.CodeTooLarge, "the offer's list of files is over the limit of %d bytes (its paths, and %d bytes for each item); send fewer files at once", MaxManifestBytes, EntryOverheadBytes)
+	}
+	if pe != nil {
 		t.mu.Unlock()
-		pe := proto.Errorf(proto.CodeBadMessage, "the offer sent more entries than its count of %d", t.count)
 		t.failWith(pe)
 		rs.fail(pe)
 		return
 	}
-	t.entries = append(t.entries, entries...)
+	t.entries, t.size = append(t.entries, entries...), size
 	complete := len(t.entries) == t.count
 	t.mu.Unlock()
 	if complete {
@@ -32,6 +44,10 @@ func (t *incoming) addEntries(rs *rsession, entries []Entry) {
 // accepts it at once when the owner's policy says so.
 func (t *incoming) offered(rs *rsession) {
 	t.mu.Lock()
+	if t.state != StatePending {
+		t.mu.Unlock() // the owner cancelled it meanwhile
+		return
+	}
 	pe := t.checkManifest()
 	if pe == nil {
 		pe = t.checkSpace()
@@ -39,9 +55,7 @@ func (t *incoming) offered(rs *rsession) {
 	if pe != nil {
 		t.mu.Unlock()
 		if pe.Code == proto.CodeNoSpace {
-			t.end(StateDeclined, pe)
-			rs.sendControl(Control{Type: MsgDecline, Code: pe.Code, Text: pe.Text})
-			rs.closeSoon()
+			t.refuse(rs, StateDeclined, pe)
 			return
 		}
 		t.failWith(pe)
@@ -54,8 +68,9 @@ func (t *incoming) offered(rs *rsession) {
 	if !auto {
 		t.expiry = time.AfterFunc(t.m.cfg.PendingTTL, t.expire)
 	}
+	files, bytes := t.fileCount(), t.total
 	t.mu.Unlock()
-	t.m.cfg.Log.Info("Offer received", "transfer", t.id, "peer", t.peer.label(), "kind", t.peer.Kind(), "name", t.peer.Name, "files", t.fileCount(), "bytes", t.total)
+	t.m.cfg.Log.Info("Offer received", "transfer", t.id, "peer", t.peer.label(), "kind", t.peer.Kind(), "name", t.peer.Name, "files", files, "bytes", bytes)
 	t.m.notify()
 	if auto {
 		t.accept()

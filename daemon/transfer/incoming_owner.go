@@ -41,6 +41,7 @@ func (t *incoming) refuse(rs *rsession, state State, pe *proto.Error) {
 		rs.sendControl(Control{Type: MsgDecline, Code: pe.Code, Text: pe.Text})
 		rs.closeSoon()
 	}
+	t.m.notify()
 }
 
 // accept places the manifest in the downloads folder and asks for bytes.

@@ -139,7 +139,7 @@ func (m *Manager) loadIncoming(id string) (*incoming, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := newIncoming(m, id, peer)
+	t := newIncoming(m, id, peer, "")
 	t.state, t.assembled = StateInterrupted, true
 	t.count, t.entries, t.placed, t.place, t.verified, t.started = len(s.Entries), s.Entries, s.Placed, place, s.Verified, s.Started
 	t.files = make([]inFile, len(s.Files))

@@ -83,6 +83,9 @@ func (t *incoming) write(rs *rsession, file int, off int64, payload []byte) *pro
 		if pe := t.finish(rs, file); pe != nil {
 			return pe
 		}
+		if t.state == StateDone {
+			return nil // nothing is left to checkpoint or report
+		}
 	}
 	if t.sinceCP >= checkpointEvery {
 		if err := t.checkpoint(); err != nil {
@@ -184,4 +187,5 @@ func (t *incoming) finishAll(rs *rsession) {
 	t.m.cfg.States.Remove(t.id)
 	rs.sendControl(Control{Type: MsgDone})
 	t.m.cfg.Log.Info("Transfer finished", "transfer", t.id, "peer", t.peer.label(), "files", t.verified, "bytes", t.received)
+	t.retire()
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferry-dev/ferry/daemon/identity"
@@ -95,6 +96,26 @@ func (in *Info) atPosition(entries []Entry, done int64) {
 	}
 }
 
+// kept is what an ended transfer keeps of its manifest for Info: the count
+// of files and the first names, each cut short. The manifest and every
+// file's state are let go, so an ended transfer costs the same whatever it
+// offered.
+type kept struct {
+	files int
+	items []string
+}
+
+// maxItemBytes is the longest name an ended transfer keeps in Info.Items.
+const maxItemBytes = 256
+
+func keep(files int, items []string) *kept {
+	k := &kept{files: files, items: make([]string, len(items))}
+	for i, name := range items {
+		k.items[i] = strings.Clone(clip(name, maxItemBytes))
+	}
+	return k
+}
+
 // Peer is the other side of an incoming transfer, as the owner's accept
 // policy sees it.
 type Peer struct {
@@ -177,7 +198,15 @@ type Config struct {
 	Trusted    func(p Peer) bool
 	PendingTTL time.Duration // how long an offer waits for the owner; 0 means 5 minutes
 	ResumeFor  time.Duration // how long a sender keeps reconnecting; 0 means 5 minutes
-	Log        *slog.Logger
+	// PendingPerAddr caps the offers from untrusted senders at one network
+	// address (remoteHost: the remote end of the connection's ICE candidate
+	// pair, an IPv6 address counting as its /64) that wait for the owner at
+	// once; 0 means 8.
+	PendingPerAddr int
+	// History is how many ended transfers List keeps, the most recently
+	// ended; 0 means 200.
+	History int
+	Log     *slog.Logger
 	// Mismatch, if set, hears of a daemon at addr that was discovered as
 	// want but presented another certificate.
 	Mismatch func(want identity.ID, addr string)
@@ -202,11 +231,18 @@ type Manager struct {
 	changed chan struct{}
 	closed  bool
 	wg      sync.WaitGroup
+	// ended is set when a transfer reaches a final state, so that the next
+	// notify trims the ended transfers to cfg.History.
+	ended atomic.Bool
 }
 
-// maxPending caps offers waiting for an answer at once from peers the
-// owner does not trust; a trusted device's offer waits regardless.
-const maxPending = 32
+// Limits on offers waiting for an answer at once from peers the owner does
+// not trust; a trusted device's offer waits regardless. Besides these, each
+// sender (device ID or guest ID) has one offer waiting at most.
+const (
+	maxPending        = 32 // in all
+	maxPendingPerCert = 4  // per certificate the senders proved: guest IDs cost nothing
+)
 
 // New returns a Manager and loads interrupted incoming transfers from disk so
 // their senders can resume them. It works at once; Run only ends it.
@@ -225,6 +261,12 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.PendingPerAddr == 0 {
+		cfg.PendingPerAddr = 8
+	}
+	if cfg.History == 0 {
+		cfg.History = 200
 	}
 	m := &Manager{
 		cfg:     cfg,
@@ -254,6 +296,7 @@ func New(cfg Config) (*Manager, error) {
 		}
 		m.in[id] = t
 	}
+	m.trim()
 	return m, nil
 }
 
@@ -283,9 +326,49 @@ func (m *Manager) Changed() <-chan struct{} {
 
 func (m *Manager) notify() {
 	m.mu.Lock()
+	if m.ended.Swap(false) {
+		m.trim()
+	}
 	close(m.changed)
 	m.changed = make(chan struct{})
 	m.mu.Unlock()
+}
+
+// trim forgets the transfers that ended longest ago beyond cfg.History.
+// Call with m.mu held.
+func (m *Manager) trim() {
+	type ended struct {
+		id  string
+		at  time.Time
+		out bool
+	}
+	var all []ended
+	for id, t := range m.in {
+		if at, ok := t.endedAt(); ok {
+			all = append(all, ended{id, at, false})
+		}
+	}
+	for id, o := range m.out {
+		if at, ok := o.endedAt(); ok {
+			all = append(all, ended{id, at, true})
+		}
+	}
+	if len(all) <= m.cfg.History {
+		return
+	}
+	slices.SortFunc(all, func(a, b ended) int {
+		if c := b.at.Compare(a.at); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	for _, e := range all[m.cfg.History:] {
+		if e.out {
+			delete(m.out, e.id)
+		} else {
+			delete(m.in, e.id)
+		}
+	}
 }
 
 // snapshot returns the transfers in both directions; with closing, it also
@@ -334,7 +417,8 @@ func (m *Manager) Get(id string) (Info, error) {
 }
 
 // Entries returns the manifest of a transfer: every file and folder with
-// its size, as the sender listed them.
+// its size, as the sender listed them. A transfer that has ended keeps
+// only a summary (Info) and lists none.
 func (m *Manager) Entries(id string) ([]Entry, error) {
 	m.mu.Lock()
 	in, out := m.in[id], m.out[id]
@@ -345,6 +429,8 @@ func (m *Manager) Entries(id string) ([]Entry, error) {
 		defer in.mu.Unlock()
 		return slices.Clone(in.entries), nil
 	case out != nil:
+		out.mu.Lock()
+		defer out.mu.Unlock()
 		return slices.Clone(out.entries), nil
 	}
 	return nil, fmt.Errorf("transfer %s: %w", id, ErrNotFound)

@@ -75,5 +75,8 @@ func buildManifest(paths []string) ([]Entry, []string, error) {
 	if len(entries) == 0 {
 		return nil, nil, fmt.Errorf("nothing to send")
 	}
+	if n := ManifestBytes(entries); n > MaxManifestBytes {
+		return nil, nil, fmt.Errorf("cannot send so many items at once: their list takes %d bytes (their paths, and %d bytes for each item), the limit is %d", n, EntryOverheadBytes, MaxManifestBytes)
+	}
 	return entries, local, nil
 }

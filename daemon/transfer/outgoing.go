@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -15,18 +16,23 @@ import (
 
 // outgoing is a transfer this daemon sends.
 type outgoing struct {
-	m       *Manager
-	id      string
-	route   Route
-	addr    string // the hub's address, "" through the mesh
-	label   string // the peer or its address, for people
+	m      *Manager
+	id     string
+	route  Route
+	addr   string // the hub's address, "" through the mesh
+	label  string // the peer or its address, for people
+	total  int64
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// entries and local, and finals below, are set until the transfer
+	// ends, when kept takes their place. run reads them without mu: only
+	// run ends the transfer (end).
 	entries []Entry
 	local   []string
-	total   int64
-	ctx     context.Context
-	cancel  context.CancelFunc
 
 	mu           sync.Mutex
+	kept         *kept
 	state        State
 	code, err    string
 	peer         string // the peer's ID, once known
@@ -79,20 +85,54 @@ func (o *outgoing) info() Info {
 	in := Info{ID: o.id, Direction: "out", Addr: o.addr, State: o.state, Bytes: o.total, Done: o.done,
 		Sent: o.sent, Verified: o.verified, Code: o.code, Error: o.err, Resumed: append([]int64(nil), o.resumed...),
 		Peer: o.peer, PeerName: o.peerName, PeerKind: o.peerKind, Started: o.started, Updated: o.updated}
+	if o.kept != nil {
+		in.Files, in.Items = o.kept.files, slices.Clone(o.kept.items)
+		return in
+	}
+	in.Files, in.Items = o.summary()
+	in.atPosition(o.entries, o.done)
+	return in
+}
+
+// summary returns the count of files and the first 20 names, final names
+// where the receiver gave them. Call with o.mu held.
+func (o *outgoing) summary() (files int, items []string) {
 	for i, e := range o.entries {
 		if !e.Dir {
-			in.Files++
+			files++
 		}
-		if len(in.Items) < 20 {
+		if len(items) < 20 {
 			name := e.Path
 			if o.finals[i] != "" {
 				name = o.finals[i]
 			}
-			in.Items = append(in.Items, name)
+			items = append(items, name)
 		}
 	}
-	in.atPosition(o.entries, o.done)
-	return in
+	return files, items
+}
+
+// endedAt returns when the transfer ended; ok is false while it has not.
+// Call with m.mu held; it takes o.mu.
+func (o *outgoing) endedAt() (at time.Time, ok bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.updated, o.state.Final()
+}
+
+// end moves the transfer to a final state, lets go of its manifest,
+// keeping what Info shows, and tells watchers. Only run calls it, between
+// attempts, and loadOutgoing; a stream that outlives its attempt holds its
+// own references to the manifest.
+func (o *outgoing) end(state State, code, text string) {
+	o.mu.Lock()
+	o.state, o.code, o.err = state, code, text
+	o.updated = time.Now()
+	o.kept = keep(o.summary())
+	o.entries, o.local, o.finals = nil, nil, nil
+	o.mu.Unlock()
+	o.m.ended.Store(true)
+	o.m.notify()
 }
 
 func (o *outgoing) set(f func()) {
@@ -130,7 +170,7 @@ func (o *outgoing) run() {
 	for session := uint64(time.Now().UnixMilli()); ; session++ {
 		err := o.attempt(session, &connected)
 		if err == nil {
-			o.set(func() { o.state = StateDone })
+			o.end(StateDone, "", "")
 			o.forget()
 			log.Info("Transfer finished", "bytes", o.total, "sent", o.info().Sent)
 			return
@@ -158,9 +198,11 @@ func (o *outgoing) run() {
 			}
 		}
 		if ee != nil {
-			o.set(func() { o.state, o.code, o.err = ee.state, ee.code, ee.text })
 			if ee.state.Final() {
+				o.end(ee.state, ee.code, ee.text)
 				o.forget()
+			} else {
+				o.set(func() { o.state, o.code, o.err = ee.state, ee.code, ee.text })
 			}
 			log.Info("Transfer ended", "state", ee.state, "code", ee.code, "reason", ee.text)
 			return
@@ -371,7 +413,11 @@ func (o *outgoing) converse(ctx context.Context, s *session, sig <-chan signal.M
 					}
 					o.state, o.done, o.lastProgress = StateActive, start, time.Now()
 				})
-				go func() { streamErr <- o.stream(ctx, s, c.File, c.Offset) }()
+				// The stream may outlive this session by a chunk, and the
+				// transfer, once ended, lets go of its manifest: it gets
+				// its own references.
+				entries, local := o.entries, o.local
+				go func() { streamErr <- o.stream(ctx, s, entries, local, c.File, c.Offset) }()
 			case MsgProgress:
 				o.set(func() { o.done, o.lastProgress = c.Received, time.Now() })
 			case MsgFileOK:

@@ -66,7 +66,7 @@ func (m *Manager) loadOutgoing(stateID string) *outgoing {
 	o := newOutgoing(m, Direct(s.Addr, s.Want), s.Entries, s.Local)
 	o.id, o.started, o.state = s.ID, s.Started, StateInterrupted
 	if err := unchanged(s.Entries, s.Local); err != nil {
-		o.state, o.err = StateFailed, fmt.Sprintf("cannot resume after the restart: %v; send it again", err)
+		o.end(StateFailed, "", fmt.Sprintf("cannot resume after the restart: %v; send it again", err))
 		o.forget()
 		m.cfg.Log.Info("Not resuming a transfer", "transfer", o.id, "reason", o.err)
 		return o
@@ -117,12 +117,9 @@ func (m *Manager) Sending(dir string) bool {
 	prefix := strings.TrimSuffix(dir, string(os.PathSeparator)) + string(os.PathSeparator)
 	for _, o := range outs {
 		o.mu.Lock()
-		final := o.state.Final()
+		local := o.local // nil once the transfer has ended
 		o.mu.Unlock()
-		if final {
-			continue
-		}
-		for _, p := range o.local {
+		for _, p := range local {
 			if strings.HasPrefix(p, prefix) {
 				return true
 			}

@@ -24,13 +24,14 @@ func drainBuffered(s *session) {
 	}
 }
 
-// stream sends every file from (file, offset) on, in manifest order, each
-// followed by its SHA-256 on the control channel. One buffer serves every
-// chunk: Pion copies what Send is given.
-func (o *outgoing) stream(ctx context.Context, s *session, file int, offset int64) error {
+// stream sends every file of entries, read from the paths in local, from
+// (file, offset) on, in manifest order, each followed by its SHA-256 on the
+// control channel. One buffer serves every chunk: Pion copies what Send is
+// given.
+func (o *outgoing) stream(ctx context.Context, s *session, entries []Entry, local []string, file int, offset int64) error {
 	buf := make([]byte, s.maxChunk())
-	for i := file; i < len(o.entries); i++ {
-		e := o.entries[i]
+	for i := file; i < len(entries); i++ {
+		e := entries[i]
 		if e.Dir {
 			continue
 		}
@@ -41,7 +42,7 @@ func (o *outgoing) stream(ctx context.Context, s *session, file int, offset int6
 		if start > e.Size {
 			return &endError{StateFailed, proto.CodeBadOffset, fmt.Sprintf("the receiver asked to resume %s at %d, past its size", e.Path, start)}
 		}
-		sum, err := o.sendFile(ctx, s, buf, i, start)
+		sum, err := o.sendFile(ctx, s, buf, e, local[i], i, start)
 		if err != nil {
 			return err
 		}
@@ -52,23 +53,24 @@ func (o *outgoing) stream(ctx context.Context, s *session, file int, offset int6
 	return nil
 }
 
-func (o *outgoing) sendFile(ctx context.Context, s *session, buf []byte, i int, off int64) (string, error) {
-	e := o.entries[i]
-	f, err := os.Open(o.local[i])
+// sendFile sends entry e, file i of the manifest, from path, starting at
+// off.
+func (o *outgoing) sendFile(ctx context.Context, s *session, buf []byte, e Entry, path string, i int, off int64) (string, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return "", &endError{StateFailed, proto.CodeStorage, fmt.Sprintf("reading %s: %v", o.local[i], err)}
+		return "", &endError{StateFailed, proto.CodeStorage, fmt.Sprintf("reading %s: %v", path, err)}
 	}
 	defer f.Close()
 	h := sha256.New()
 	// Resuming: the hash covers the whole file, so read what was sent before.
 	if _, err := io.CopyN(h, f, off); err != nil {
-		return "", &endError{StateFailed, proto.CodeStorage, fmt.Sprintf("%s changed while sending: %v", o.local[i], err)}
+		return "", &endError{StateFailed, proto.CodeStorage, fmt.Sprintf("%s changed while sending: %v", path, err)}
 	}
 	for off < e.Size {
 		n := int(min(int64(len(buf)-ChunkHeaderBytes), e.Size-off))
 		payload := buf[ChunkHeaderBytes : ChunkHeaderBytes+n]
 		if _, err := io.ReadFull(f, payload); err != nil {
-			return "", &endError{StateFailed, proto.CodeStorage, fmt.Sprintf("%s changed while sending: %v", o.local[i], err)}
+			return "", &endError{StateFailed, proto.CodeStorage, fmt.Sprintf("%s changed while sending: %v", path, err)}
 		}
 		h.Write(payload)
 		PutChunkHeader(buf, i, off)

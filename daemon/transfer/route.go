@@ -85,7 +85,7 @@ func (r direct) check(o *outgoing, id identity.ID, welcome signal.Message) error
 		if m.cfg.Mismatch != nil {
 			m.cfg.Mismatch(r.want, r.addr)
 		}
-		return &endError{StateFailed, proto.CodeIdentityMismatch, fmt.Sprintf("%s was discovered as device %s but answered as %s; that address is flagged and not used again",
+		return &endError{StateFailed, proto.CodeIdentityMismatch, fmt.Sprintf("%s was discovered as device %s but answered as %s; that address is flagged for that device and skipped",
 			r.addr, r.want.Short(), id.Short())}
 	}
 	if r.want.IsZero() {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -111,6 +112,10 @@ func NewAPI(cfg RTCConfig) *webrtc.API {
 // its device ID or an earlier contact promised.
 var ErrIdentityChanged = errors.New("the device's identity changed")
 
+// errUnreadableSDP means a session description is not SDP at all, as
+// opposed to SDP without the fingerprint it needs.
+var errUnreadableSDP = errors.New("the session description does not parse")
+
 // fingerprint is a certificate fingerprint as SDP gives it (RFC 8122).
 type fingerprint struct {
 	algo  string // "sha-256"
@@ -135,7 +140,7 @@ func (f fingerprint) deviceID() (identity.ID, error) {
 func sdpFingerprint(sdpText string) (fingerprint, error) {
 	var sd sdp.SessionDescription
 	if err := sd.UnmarshalString(sdpText); err != nil {
-		return fingerprint{}, fmt.Errorf("reading remote description: %w", err)
+		return fingerprint{}, fmt.Errorf("%w: %v", errUnreadableSDP, err)
 	}
 	value, ok := sd.Attribute("fingerprint")
 	if !ok {
@@ -332,6 +337,45 @@ func (s *session) remoteCert() (string, [32]byte, error) {
 	return fp, sum, nil
 }
 
+// What remoteHost returns when it has no IP address to give.
+const (
+	hostByName  = "name"    // the remote candidate is a <uuid>.local name
+	hostUnknown = "unknown" // no candidate pair is selected yet
+)
+
+// remoteHost returns the network address the remote's packets come from:
+// the remote end of the selected ICE candidate pair, as an IPv4 address or,
+// since one host can hold a whole IPv6 prefix, an IPv6 /64 (the hub counts
+// connections the same way). A browser's host candidate behind a <uuid>.local name keeps the
+// name there (Pion v4.2.20 resolves it, but says to what only in
+// unexported fields), and the sender chooses the name: every candidate
+// known by a name gives the one host hostByName.
+func remoteHost(pc *webrtc.PeerConnection) string {
+	sctp := pc.SCTP()
+	if sctp == nil || sctp.Transport() == nil || sctp.Transport().ICETransport() == nil {
+		return hostUnknown
+	}
+	pair, err := sctp.Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil || pair.Remote == nil {
+		return hostUnknown
+	}
+	return hostOf(pair.Remote.Address)
+}
+
+// hostOf returns the host a candidate's address counts as (remoteHost).
+func hostOf(address string) string {
+	ip, err := netip.ParseAddr(address)
+	if err != nil {
+		return hostByName
+	}
+	ip = ip.Unmap().WithZone("")
+	if ip.Is4() {
+		return ip.String()
+	}
+	prefix, _ := ip.Prefix(64)
+	return prefix.String()
+}
+
 // sendControl sends one control message.
 func (s *session) sendControl(c Control) error {
 	c.Text = clip(c.Text, maxTextBytes)
@@ -355,6 +399,22 @@ func (s *session) maxChunk() int {
 		}
 	}
 	return n
+}
+
+// closeAfter closes the session after d unless keep, if set, reports that
+// it should stay. A session that closes sooner stops the timer: a pending
+// timer would hold the peer connection, and Pion's buffers with it, in
+// memory until it fired.
+func (s *session) closeAfter(d time.Duration, keep func() bool) {
+	timer := time.AfterFunc(d, func() {
+		if keep == nil || !keep() {
+			s.close()
+		}
+	})
+	go func() {
+		<-s.closed
+		timer.Stop()
+	}()
 }
 
 func (s *session) close() {

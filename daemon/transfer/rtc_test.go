@@ -212,7 +212,8 @@ func receive(p *rtcPair) <-chan []byte {
 
 // TestResolvesMDNSCandidates: a peer that hides its host candidates behind
 // <uuid>.local names, as browsers do, is reached by resolving the names,
-// while our own candidates keep their addresses. The offerer is a Pion
+// while our own candidates keep their addresses; remoteHost gives the name's
+// peer as hostByName and ours by address. The offerer is a Pion
 // that gathers mDNS candidates, standing in for a browser. It never learns
 // the answerer's candidates (they are cut from the answer), so the two
 // connect only if the answerer resolved a name and its checks reached the
@@ -233,6 +234,30 @@ func TestResolvesMDNSCandidates(t *testing.T) {
 	ours := candidateAddrs(p.answerSDP)
 	if len(ours) == 0 || slices.ContainsFunc(ours, func(a string) bool { _, err := netip.ParseAddr(a); return err != nil }) {
 		t.Errorf("our candidates are %q, want only addresses", ours)
+	}
+	// Pion keeps the address a name resolved to to itself, so offers from
+	// such peers share one limit (Manager.admit).
+	if got := remoteHost(p.answerer); got != hostByName {
+		t.Errorf("the answerer sees the browser at %q, want %q", got, hostByName)
+	}
+	if got := remoteHost(p.offerer); got != "127.0.0.1" {
+		t.Errorf("the browser sees the answerer at %q, want 127.0.0.1", got)
+	}
+}
+
+func TestHostOf(t *testing.T) {
+	tests := []struct{ address, want string }{
+		{"192.168.1.20", "192.168.1.20"},
+		{"::ffff:192.168.1.20", "192.168.1.20"},
+		{"2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2::1", "2001:db8:1:2::/64"},
+		{"fd00::1%eth0", "fd00::/64"},
+		{"4f9c8e6a-1b2d-4c3e-9f00-123456789abc.local", hostByName},
+	}
+	for _, tt := range tests {
+		if got := hostOf(tt.address); got != tt.want {
+			t.Errorf("hostOf(%q) = %q, want %q", tt.address, got, tt.want)
+		}
 	}
 }
 

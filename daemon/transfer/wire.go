@@ -36,8 +36,14 @@ const (
 	MaxControlBytes   = 64 << 10 // one control message
 	MaxEntries        = 100_000  // items in one offer
 	MaxEntriesPerPage = 256      // items in one offer or entries message
-	ChunkHeaderBytes  = 12
-	MaxChunkBytes     = 64 << 10 // whole chunk message, header included
+	// MaxManifestBytes bounds the manifest of one offer, counted as every
+	// path's bytes plus EntryOverheadBytes for each item: what a receiver
+	// holds in memory for an offer waiting on its owner. ManifestBytes
+	// counts it.
+	MaxManifestBytes   = 16 << 20
+	EntryOverheadBytes = 32
+	ChunkHeaderBytes   = 12
+	MaxChunkBytes      = 64 << 10 // whole chunk message, header included
 )
 
 // Entry is one item of an offer's manifest.
@@ -46,6 +52,15 @@ type Entry struct {
 	Size  int64  `json:"size,omitempty"`
 	Mtime int64  `json:"mtime,omitempty"` // milliseconds since the Unix epoch
 	Dir   bool   `json:"dir,omitempty"`
+}
+
+// ManifestBytes returns the size of entries as MaxManifestBytes counts it.
+func ManifestBytes(entries []Entry) int {
+	n := 0
+	for _, e := range entries {
+		n += len(e.Path) + EntryOverheadBytes
+	}
+	return n
 }
 
 // Control is one message on the control channel. Which fields are set
