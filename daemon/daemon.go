@@ -188,7 +188,7 @@ func (d *Daemon) nearbyEvent(e discovery.Event) {
 	if err != nil {
 		return
 	}
-	d.cfg.Log.Info("Nearby device "+e.Kind.String(), "name", e.Peer.Name, "device", id.Short(), "addrs", e.Peer.Addrs)
+	d.cfg.Log.Info("Nearby device "+e.Kind.String(), "name", e.Peer.Name, "device", id.Short(), "addrs", e.Peer.Hubs)
 	if e.Kind == discovery.Removed {
 		d.mesh.Unwant(id)
 		return

@@ -18,11 +18,23 @@ type Found struct {
 	Addrs    []net.IP
 }
 
+// Announcement is what a daemon publishes about itself.
+type Announcement struct {
+	Instance string // the DNS-SD instance name (Record.Instance)
+	Host     string // the host name the SRV record names, without ".local." (Record.Host)
+	Port     int
+	TXT      []string
+	// Addrs are the host name's address records: the addresses of Ifaces
+	// a peer can dial, never link-local ones.
+	Addrs  []netip.Addr
+	Ifaces []net.Interface
+}
+
 // Backend is the mDNS implementation behind discovery.
 type Backend interface {
-	// Announce publishes the service on ifaces until stop is called;
-	// stop sends the goodbye.
-	Announce(instance string, port int, txt []string, ifaces []net.Interface) (stop func(), err error)
+	// Announce publishes a on a.Ifaces until stop is called; stop sends
+	// the goodbye.
+	Announce(a Announcement) (stop func(), err error)
 	// Browse reports the services of ServiceType answering on ifaces
 	// until ctx ends.
 	Browse(ctx context.Context, ifaces []net.Interface, found func(Found)) error
@@ -86,7 +98,18 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		fp := fingerprint(ifs)
 		ifaces := netInterfaces(ifs)
-		stop, err := cfg.Backend.Announce(cfg.Record.Instance(), cfg.Record.Port, cfg.Record.TXT(), ifaces)
+		addrs := lanAddresses(ifs, cfg.Interfaces)
+		if len(addrs) == 0 {
+			cfg.Log.Debug("No address to announce yet")
+			if !wait(5 * time.Second) {
+				return nil
+			}
+			continue
+		}
+		stop, err := cfg.Backend.Announce(Announcement{
+			Instance: cfg.Record.Instance(), Host: cfg.Record.Host(), Port: cfg.Record.Port, TXT: cfg.Record.TXT(),
+			Addrs: addrs, Ifaces: ifaces,
+		})
 		if err != nil {
 			cfg.Log.Warn("Cannot announce on the network; retrying", "err", err, "in", backoff)
 			if !wait(backoff) {
@@ -95,7 +118,7 @@ func Run(ctx context.Context, cfg Config) error {
 			backoff = min(backoff*2, time.Minute)
 			continue
 		}
-		cfg.Log.Info("Announcing on the network", "instance", cfg.Record.Instance(), "interfaces", len(ifaces))
+		cfg.Log.Info("Announcing on the network", "instance", cfg.Record.Instance(), "host", cfg.Record.Host()+".local", "addrs", addrs, "interfaces", len(ifaces))
 		for ctx.Err() == nil {
 			cctx, cancel := context.WithTimeout(ctx, cfg.Cycle)
 			err = cfg.Backend.Browse(cctx, ifaces, func(f Found) { handle(cfg, f) })

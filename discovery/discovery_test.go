@@ -68,6 +68,9 @@ func TestTXTWireFormat(t *testing.T) {
 	if got, want := r.Short(), "ZKLY-CEWK"; got != want {
 		t.Errorf("Short() = %q, want %q", got, want)
 	}
+	if got, want := r.Host(), "ferry-zklycewk"; got != want {
+		t.Errorf("Host() = %q, want %q", got, want)
+	}
 	p := Peer{ID: testID("phone")}
 	if got, want := p.Short(), "IVLJ-3JL7"; got != want {
 		t.Errorf("Peer.Short() = %q, want %q", got, want)
@@ -159,7 +162,7 @@ func TestHandleFiltersAnswers(t *testing.T) {
 		t.Fatalf("bad answers made events: %+v", events)
 	}
 	handle(cfg, Found{Instance: "b", Port: 7466, TXT: good.TXT(), Addrs: []net.IP{net.ParseIP("fe80::1"), ip, ip}})
-	if len(events) != 1 || events[0].Kind != Added || len(events[0].Peer.Addrs) != 1 {
+	if len(events) != 1 || events[0].Kind != Added || len(events[0].Peer.Hubs) != 1 {
 		t.Fatalf("events: %+v", events)
 	}
 }
@@ -183,22 +186,28 @@ func TestTableLifecycle(t *testing.T) {
 		tab.AddManual(sighting("gamma", "10.0.0.3"))
 		time.Sleep(20 * time.Second)
 		tab.See(sighting("alpha", "10.0.0.1")) // refreshed, no event
-		tab.See(sighting("alpha", "10.0.0.9")) // moved: changed
+		tab.See(sighting("alpha", "10.0.0.9")) // a second address: changed
+		if a, _ := tab.Get(testID("alpha")); !slices.Equal(hubAddrs(a), []string{"10.0.0.1:7466", "10.0.0.9:7466"}) {
+			t.Fatalf("alpha's hubs: %+v", a.Hubs)
+		}
+		time.Sleep(20 * time.Second)
+		tab.See(sighting("alpha", "10.0.0.9"))
 		time.Sleep(20 * time.Second)
 		synctest.Wait()
 
-		// beta was last seen 40 s ago: expired. alpha is fresh, gamma manual.
+		// beta was last seen 60 s ago: expired, and so is alpha's first
+		// address, last announced 40 s ago. alpha is fresh, gamma manual.
 		mu.Lock()
 		var kinds []string
 		for _, e := range events {
 			kinds = append(kinds, e.Kind.String()+" "+e.Peer.Name)
 		}
-		want := "added alpha,added beta,added gamma,changed alpha,removed beta"
+		want := "added alpha,added beta,added gamma,changed alpha,removed beta,changed alpha"
 		if strings.Join(kinds, ",") != want {
 			t.Fatalf("events %v, want %s", kinds, want)
 		}
 		a, ok := tab.Get(testID("alpha"))
-		if !ok || a.Addrs[0] != netip.MustParseAddr("10.0.0.9") || !a.FirstSeen.Equal(start) || !a.LastSeen.Equal(start.Add(20*time.Second)) {
+		if !ok || !slices.Equal(hubAddrs(a), []string{"10.0.0.9:7466"}) || !a.FirstSeen.Equal(start) || !a.LastSeen.Equal(start.Add(40*time.Second)) {
 			t.Fatalf("alpha: %+v", a)
 		}
 		mu.Unlock()
@@ -245,14 +254,187 @@ func TestTableFlagAndFind(t *testing.T) {
 		t.Fatal("a two-letter ID prefix matched")
 	}
 
-	tab.Flag(p.ID, netip.MustParseAddr("10.0.0.3"))
+	tab.Flag(p.ID, netip.MustParseAddrPort("10.0.0.3:7466"))
 	got, _ := tab.Get(p.ID)
 	if _, ok := got.Addr(); ok {
 		t.Fatalf("a flagged address is still offered: %+v", got)
 	}
 	tab.See(Sighting{Record: p.Record, Addrs: []netip.Addr{netip.MustParseAddr("10.0.0.3"), netip.MustParseAddr("10.0.0.4")}})
 	got, _ = tab.Get(p.ID)
-	if a, ok := got.Addr(); !ok || a.Addr() != netip.MustParseAddr("10.0.0.4") {
-		t.Fatalf("after a new address: %v %v", a, ok)
+	if a, ok := got.Addr(); !ok || a != netip.MustParseAddrPort("10.0.0.4:7466") || len(got.Hubs) != 1 {
+		t.Fatalf("after a new address: %v %v %+v", a, ok, got.Hubs)
+	}
+}
+
+// hubAddrs returns p's hubs as text, in the order they are tried.
+func hubAddrs(p Peer) []string {
+	var out []string
+	for _, h := range p.Hubs {
+		out = append(out, h.Addr.String())
+	}
+	return out
+}
+
+// forge returns a record with real's ID, name and version at addr:port.
+func forge(real Sighting, addr string, port int) Sighting {
+	f := real
+	f.Port = port
+	f.Addrs = []netip.Addr{netip.MustParseAddr(addr)}
+	return f
+}
+
+// TestTableForgedRecord: a record with a device's ID at another address
+// adds that address after the device's own and renames nothing once the
+// device proved its ID; the address answering as another device is
+// dropped for that ID and ignored while flagged, without touching the
+// device's own address, and asked again once the flag expires.
+func TestTableForgedRecord(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var events []Event
+		tab := NewTable(testID("self"), time.Hour, func(e Event) {
+			mu.Lock()
+			events = append(events, e)
+			mu.Unlock()
+		})
+		real := sighting("laptop", "10.0.0.2")
+		realHub := netip.MustParseAddrPort("10.0.0.2:7466")
+		forgedHub := netip.MustParseAddrPort("10.0.0.66:7466")
+		order := func(want ...string) {
+			t.Helper()
+			p, ok := tab.Get(real.ID)
+			if !ok || !slices.Equal(hubAddrs(p), want) {
+				t.Fatalf("hubs %v (%+v), want %v", hubAddrs(p), p.Hubs, want)
+			}
+		}
+
+		// Announced first, then forged: the real address is tried first.
+		tab.See(real)
+		tab.See(forge(real, "10.0.0.66", 7466))
+		order("10.0.0.2:7466", "10.0.0.66:7466")
+
+		// Asking both hubs: the forged one answers as another device.
+		claims := tab.ToCheck()
+		slices.SortFunc(claims, func(a, b Claim) int { return a.Addr.Compare(b.Addr) })
+		if want := []Claim{{real.ID, realHub}, {real.ID, forgedHub}}; !slices.Equal(claims, want) {
+			t.Fatalf("ToCheck() = %v, want %v", claims, want)
+		}
+		if again := tab.ToCheck(); len(again) != 0 {
+			t.Fatalf("hubs handed out twice: %v", again)
+		}
+		tab.Checked(claims[1], testID("mallory"))
+		tab.Checked(claims[0], real.ID)
+		order("10.0.0.2:7466")
+		p, _ := tab.Get(real.ID)
+		if p.Hubs[0].State != Answered || !slices.Equal(p.Flagged, []netip.AddrPort{forgedHub}) {
+			t.Fatalf("after asking: %+v", p)
+		}
+
+		// While flagged, the forged record is no sighting of the device.
+		seen := p.LastSeen
+		time.Sleep(time.Minute)
+		tab.See(forge(real, "10.0.0.66", 7466))
+		if p, _ := tab.Get(real.ID); !p.LastSeen.Equal(seen) || len(p.Hubs) != 1 {
+			t.Fatalf("a flagged address refreshed the device: %+v", p)
+		}
+
+		// Forged at a hub nobody asked yet, and another name: tried after
+		// the real one, which proves its ID, so the name stays.
+		tab.Proved(real.ID, realHub)
+		renamed := forge(real, "10.0.0.77", 7466)
+		renamed.Name = "evil"
+		tab.See(renamed)
+		order("10.0.0.2:7466", "10.0.0.77:7466")
+		if p, _ := tab.Get(real.ID); p.Name != "laptop" || p.Hubs[0].State != Proven {
+			t.Fatalf("after a forged rename: %+v", p)
+		}
+		// A send that reaches it fails on the certificate and flags it.
+		tab.Flag(real.ID, netip.MustParseAddrPort("10.0.0.77:7466"))
+		order("10.0.0.2:7466")
+
+		// A hub that does not answer is tried last.
+		tab.See(forge(real, "10.0.0.88", 7466))
+		for _, c := range tab.ToCheck() {
+			tab.Checked(c, "")
+		}
+		tab.See(forge(real, "10.0.0.99", 7466))
+		order("10.0.0.2:7466", "10.0.0.99:7466", "10.0.0.88:7466")
+
+		// A silent hub announced again a while later is asked again.
+		time.Sleep(RecheckSilent)
+		tab.See(forge(real, "10.0.0.88", 7466))
+		c := tab.ToCheck()
+		slices.SortFunc(c, func(a, b Claim) int { return a.Addr.Compare(b.Addr) })
+		if want := []Claim{{real.ID, netip.MustParseAddrPort("10.0.0.88:7466")}, {real.ID, netip.MustParseAddrPort("10.0.0.99:7466")}}; !slices.Equal(c, want) {
+			t.Fatalf("after RecheckSilent, ToCheck() = %v, want %v", c, want)
+		}
+		tab.Checked(Claim{real.ID, netip.MustParseAddrPort("10.0.0.88:7466")}, "")
+
+		// After FlagFor the forged address is asked again.
+		time.Sleep(FlagFor)
+		tab.Expire()
+		tab.See(forge(real, "10.0.0.66", 7466))
+		order("10.0.0.2:7466", "10.0.0.99:7466", "10.0.0.66:7466", "10.0.0.88:7466")
+		if c := tab.ToCheck(); !slices.ContainsFunc(c, func(c Claim) bool { return c.Addr == forgedHub }) {
+			t.Fatalf("the forged hub is not asked again: %v", c)
+		}
+
+		// Flagging the only address leaves the device with none, until
+		// its own record brings one again; its ID is never flagged.
+		only := NewTable(testID("self"), time.Hour, nil)
+		only.See(forge(real, "10.0.0.66", 7466))
+		only.Flag(real.ID, forgedHub)
+		if p, ok := only.Get(real.ID); !ok || len(p.Hubs) != 0 {
+			t.Fatalf("after flagging the only address: %+v", p)
+		}
+		only.See(real)
+		if p, _ := only.Get(real.ID); !slices.Equal(hubAddrs(p), []string{"10.0.0.2:7466"}) {
+			t.Fatalf("the real record after a forged one: %+v", p)
+		}
+
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range events {
+			if e.Kind == Removed {
+				t.Fatalf("the device was removed: %+v", e)
+			}
+		}
+	})
+}
+
+// announceBackend hands every announcement to a channel and browses for
+// nothing.
+type announceBackend chan Announcement
+
+func (b announceBackend) Announce(a Announcement) (func(), error) {
+	b <- a
+	return func() {}, nil
+}
+
+func (announceBackend) Browse(ctx context.Context, _ []net.Interface, _ func(Found)) error {
+	<-ctx.Done()
+	return nil
+}
+
+// TestRunAnnounces: the announcement names the daemon's own host name and
+// carries the interfaces' addresses a peer can dial.
+func TestRunAnnounces(t *testing.T) {
+	r := Record{ID: testID("a"), Name: "a", Port: 7466, Version: Version}
+	b := make(announceBackend, 1)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Run(ctx, Config{Record: r, Interfaces: []string{"lo"}, Backend: b, Table: NewTable(r.ID, time.Minute, nil),
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	}()
+	a := <-b
+	cancel()
+	<-done
+	if a.Host != "ferry-zklycewk" || a.Instance != r.Instance() || a.Port != 7466 || !slices.Equal(a.TXT, r.TXT()) {
+		t.Errorf("announced %+v", a)
+	}
+	if !slices.Contains(a.Addrs, netip.MustParseAddr("127.0.0.1")) || slices.ContainsFunc(a.Addrs, func(a netip.Addr) bool { return !usable(a) }) {
+		t.Errorf("announced the addresses %v", a.Addrs)
 	}
 }

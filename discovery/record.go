@@ -62,6 +62,16 @@ type Record struct {
 // Short returns the device ID's short form, as in "ABCD-EFGH".
 func (r Record) Short() string { return shortID(r.ID) }
 
+// Host is the host name the daemon's SRV record names, under .local.:
+// "ferry-" and the first eight characters of the device ID in lower case.
+// It is unique to the daemon, unlike the OS host name, which several
+// machines (or several daemons on one) may share; resolvers that cache
+// addresses by host name would then send every such daemon's peers to
+// one of them.
+func (r Record) Host() string {
+	return "ferry-" + strings.ToLower(r.ID[:min(8, len(r.ID))])
+}
+
 // TXT encodes r as DNS-SD TXT strings, each under 255 bytes.
 func (r Record) TXT() []string {
 	return []string{

@@ -1,8 +1,10 @@
 package discovery
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"sort"
@@ -11,37 +13,75 @@ import (
 	"time"
 )
 
+// FlagFor is how long an address whose hub answered as another device is
+// left out for the device ID it was announced with. Announced again after
+// that, it is asked again.
+const FlagFor = 10 * time.Minute
+
+// RecheckSilent is how long a hub that did not answer when asked stays
+// Silent; announced again after that, it is asked again.
+const RecheckSilent = time.Minute
+
+// HubState is what is known of one address a daemon was announced at.
+type HubState int
+
+// What a hub can have shown, from least to most trusted. Hubs are tried in
+// the reverse order.
+const (
+	Silent    HubState = iota // asked who it is, and did not answer
+	Unchecked                 // announced; not asked yet
+	Answered                  // its hub said it is the announced device
+	Proven                    // the device proved its ID there with its certificate
+)
+
+func (s HubState) String() string {
+	return [...]string{"silent", "unchecked", "answered", "proven"}[s]
+}
+
+// MarshalText writes the state as its name.
+func (s HubState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Hub is one address a daemon's hub was announced or found at.
+type Hub struct {
+	Addr  netip.AddrPort `json:"addr"`
+	State HubState       `json:"state"`
+}
+
 // Peer is one daemon in the table.
 type Peer struct {
-	ID        string       `json:"id"` // device ID in text form
-	Name      string       `json:"name"`
-	Addrs     []netip.Addr `json:"addrs"`
-	Port      int          `json:"port"`
-	Version   int          `json:"version"`
-	FirstSeen time.Time    `json:"firstSeen"`
-	LastSeen  time.Time    `json:"lastSeen"`
-	Manual    bool         `json:"manual,omitempty"` // added by address, kept without mDNS
-	// Flagged lists addresses that answered with another certificate than
-	// the advertised ID; they are never used again.
-	Flagged []netip.Addr `json:"flagged,omitempty"`
+	ID        string    `json:"id"` // device ID in text form
+	Name      string    `json:"name"`
+	Version   int       `json:"version"`
+	FirstSeen time.Time `json:"firstSeen"`
+	LastSeen  time.Time `json:"lastSeen"`
+	Manual    bool      `json:"manual,omitempty"` // added by address, kept without mDNS
+	// Hubs lists where the daemon's hub is, in the order to try them:
+	// proven before answered before unchecked before silent, then IPv4
+	// first, then the address known longest first, so an address a new
+	// record brings is tried after those the device already showed.
+	Hubs []Hub `json:"hubs"`
+	// Flagged lists the addresses announced for this ID whose hub answered
+	// as another device. They are not in Hubs, and records naming them
+	// are ignored for FlagFor.
+	Flagged []netip.AddrPort `json:"flagged,omitempty"`
 }
 
 // Short returns the device ID's short form, as in "ABCD-EFGH".
 func (p Peer) Short() string { return shortID(p.ID) }
 
-// Addr returns the address to reach the peer's hub at, or false if every
-// address is flagged.
+// Addr returns the hub to reach the peer at, or false if it has none: every
+// address announced for it answered as another device.
 func (p Peer) Addr() (netip.AddrPort, bool) {
-	var best netip.Addr
-	for _, a := range p.Addrs {
-		if slices.Contains(p.Flagged, a) {
-			continue
-		}
-		if !best.IsValid() || (a.Is4() && !best.Is4()) {
-			best = a
-		}
+	if len(p.Hubs) == 0 {
+		return netip.AddrPort{}, false
 	}
-	return netip.AddrPortFrom(best, uint16(p.Port)), best.IsValid()
+	return p.Hubs[0].Addr, true
+}
+
+// same reports whether p and q differ in nothing but LastSeen.
+func (p Peer) same(q Peer) bool {
+	return p.ID == q.ID && p.Name == q.Name && p.Version == q.Version && p.Manual == q.Manual &&
+		slices.Equal(p.Hubs, q.Hubs) && slices.Equal(p.Flagged, q.Flagged)
 }
 
 // EventKind says what happened to a peer.
@@ -64,109 +104,337 @@ type Event struct {
 	Peer Peer
 }
 
-// Table holds the daemons seen recently. An entry not seen again within
-// the TTL is removed, unless it was added by address.
+// Table holds the daemons seen recently, keyed by device ID, and for each
+// the addresses its hub was seen at. An mDNS record is a claim anyone can
+// make, so a record never replaces what a device showed before: its
+// addresses join the device's hubs, after those that answered or proved
+// the ID. An address whose hub answers as another device (Checked, Flag)
+// is dropped for that ID and records naming it are ignored for FlagFor;
+// the ID itself and its other addresses are untouched, so a forged record
+// cannot lock the real device out.
+//
+// An address not announced again within the TTL is dropped, and so is a
+// peer, unless it was added by address.
 type Table struct {
 	self    string
 	ttl     time.Duration
 	onEvent func(Event)
 
-	mu    sync.Mutex
-	peers map[string]*Peer
+	mu      sync.Mutex
+	peers   map[string]*entry
+	flagged map[flagKey]time.Time // until when
+	serial  uint64                // orders hubs by when they were first seen
+	// queue holds the events not delivered yet; one caller at a time,
+	// the one that finds delivering false, hands them to onEvent.
+	queue      []Event
+	delivering bool
+}
+
+type entry struct {
+	Peer     // ID, Name, Version, FirstSeen, LastSeen, Manual
+	hubs     map[netip.AddrPort]*hub
+	reported *Peer // as the last event told it; nil before the first
+}
+
+type hub struct {
+	state  HubState
+	asked  time.Time // when ToCheck handed it out; zero if never
+	serial uint64
+	seen   time.Time
+	manual bool // added by address or by a link: kept without mDNS
+}
+
+type flagKey struct {
+	id   string
+	addr netip.AddrPort
 }
 
 // NewTable returns an empty table that ignores self and calls onEvent (if
-// not nil) for every change, outside its lock, in order.
+// not nil) for every change, outside its lock, one call at a time, in the
+// order of the changes. onEvent may call the table.
 func NewTable(self string, ttl time.Duration, onEvent func(Event)) *Table {
 	if onEvent == nil {
 		onEvent = func(Event) {}
 	}
-	return &Table{self: self, ttl: ttl, onEvent: onEvent, peers: make(map[string]*Peer)}
+	return &Table{self: self, ttl: ttl, onEvent: onEvent, peers: make(map[string]*entry), flagged: make(map[flagKey]time.Time)}
 }
 
 // See records a sighting.
 func (t *Table) See(s Sighting) {
-	t.update(s, false)
+	t.update(s, false, false)
 }
 
 // AddManual records a daemon added by address; it stays until removed.
 func (t *Table) AddManual(s Sighting) {
-	t.update(s, true)
+	t.update(s, true, true)
 }
 
-func (t *Table) update(s Sighting, manual bool) {
-	if s.ID == t.self || len(s.Addrs) == 0 {
+// AddLinked records the addresses of a sighting that came from a daemon's
+// own connection rather than a record: they stay until the daemon is
+// removed, while the daemon itself expires as before.
+func (t *Table) AddLinked(s Sighting) {
+	t.update(s, false, true)
+}
+
+func (t *Table) update(s Sighting, manual, keep bool) {
+	if s.ID == t.self {
 		return
 	}
 	now := time.Now()
 	t.mu.Lock()
-	p := t.peers[s.ID]
-	kind := Changed
-	switch {
-	case p == nil:
-		kind = Added
-		p = &Peer{ID: s.ID, FirstSeen: now}
-		t.peers[s.ID] = p
-	case p.Name == s.Name && p.Port == s.Port && p.Version == s.Version && slices.Equal(p.Addrs, s.Addrs):
-		p.LastSeen = now
-		p.Manual = p.Manual || manual
+	var addrs []netip.AddrPort
+	for _, a := range s.Addrs {
+		ap := netip.AddrPortFrom(a, uint16(s.Port))
+		if !t.isFlaggedLocked(s.ID, ap, now) && !slices.Contains(addrs, ap) {
+			addrs = append(addrs, ap)
+		}
+	}
+	if len(addrs) == 0 {
+		// Nothing, or only addresses that answered as another device: no
+		// sign of this device.
 		t.mu.Unlock()
 		return
 	}
-	p.Name, p.Port, p.Version, p.Addrs, p.LastSeen = s.Name, s.Port, s.Version, slices.Clone(s.Addrs), now
-	p.Manual = p.Manual || manual
-	ev := Event{kind, p.clone()}
-	t.mu.Unlock()
-	t.onEvent(ev)
+	e := t.peers[s.ID]
+	if e == nil {
+		e = &entry{Peer: Peer{ID: s.ID, FirstSeen: now}, hubs: make(map[netip.AddrPort]*hub)}
+		t.peers[s.ID] = e
+	}
+	provenBefore, provenHere := false, false
+	for _, h := range e.hubs {
+		provenBefore = provenBefore || h.state == Proven
+	}
+	for _, ap := range addrs {
+		h := e.hubs[ap]
+		if h == nil {
+			t.serial++
+			h = &hub{state: Unchecked, serial: t.serial}
+			e.hubs[ap] = h
+		}
+		h.seen = now
+		h.manual = h.manual || keep
+		if h.state == Silent && now.Sub(h.asked) >= RecheckSilent {
+			h.state, h.asked = Unchecked, time.Time{}
+		}
+		provenHere = provenHere || h.state == Proven
+	}
+	// Once the device proved its ID somewhere, only a record naming such
+	// an address may rename it.
+	if !provenBefore || provenHere {
+		e.Name, e.Version = s.Name, s.Version
+	}
+	e.LastSeen = now
+	e.Manual = e.Manual || manual
+	t.reportLocked(e, now)
 }
 
-func (p *Peer) clone() Peer {
-	c := *p
-	c.Addrs = slices.Clone(p.Addrs)
-	c.Flagged = slices.Clone(p.Flagged)
-	return c
+// reportLocked reports how e changed since it was last reported, if it
+// did, and unlocks t.
+func (t *Table) reportLocked(e *entry, now time.Time) {
+	if ev, ok := t.eventLocked(e, now); ok {
+		t.queue = append(t.queue, ev)
+	}
+	t.deliverLocked()
+}
+
+// deliverLocked hands the queued events to onEvent unless another caller
+// is doing so already, and unlocks t.
+func (t *Table) deliverLocked() {
+	if t.delivering {
+		t.mu.Unlock()
+		return
+	}
+	t.delivering = true
+	for len(t.queue) > 0 {
+		events := t.queue
+		t.queue = nil
+		t.mu.Unlock()
+		for _, ev := range events {
+			t.onEvent(ev)
+		}
+		t.mu.Lock()
+	}
+	t.delivering = false
+	t.mu.Unlock()
+}
+
+// eventLocked returns the event that reports e's change since it was last
+// reported, and false if nothing changed.
+func (t *Table) eventLocked(e *entry, now time.Time) (Event, bool) {
+	p := t.peerLocked(e, now)
+	kind := Changed
+	switch {
+	case e.reported == nil:
+		kind = Added
+	case e.reported.same(p):
+		return Event{}, false
+	}
+	e.reported = &p
+	return Event{kind, p}, true
+}
+
+// peerLocked returns the public view of e.
+func (t *Table) peerLocked(e *entry, now time.Time) Peer {
+	p := e.Peer
+	p.Hubs, p.Flagged = nil, nil
+	type ranked struct {
+		Hub
+		serial uint64
+	}
+	var hubs []ranked
+	for ap, h := range e.hubs {
+		hubs = append(hubs, ranked{Hub{ap, h.state}, h.serial})
+	}
+	slices.SortFunc(hubs, func(a, b ranked) int {
+		return cmp.Or(
+			cmp.Compare(b.State, a.State),
+			boolInt(b.Addr.Addr().Is4())-boolInt(a.Addr.Addr().Is4()),
+			cmp.Compare(a.serial, b.serial),
+		)
+	})
+	for _, h := range hubs {
+		p.Hubs = append(p.Hubs, h.Hub)
+	}
+	for k := range t.flagged {
+		if k.id == e.ID && t.isFlaggedLocked(k.id, k.addr, now) {
+			p.Flagged = append(p.Flagged, k.addr)
+		}
+	}
+	slices.SortFunc(p.Flagged, netip.AddrPort.Compare)
+	return p
+}
+
+func (t *Table) isFlaggedLocked(id string, addr netip.AddrPort, now time.Time) bool {
+	until, ok := t.flagged[flagKey{id, addr}]
+	return ok && now.Before(until)
 }
 
 // Remove drops a peer: it said goodbye, or stopped answering.
 func (t *Table) Remove(id string) {
+	now := time.Now()
 	t.mu.Lock()
-	p := t.peers[id]
-	delete(t.peers, id)
-	t.mu.Unlock()
-	if p != nil {
-		t.onEvent(Event{Removed, p.clone()})
+	if e := t.peers[id]; e != nil {
+		delete(t.peers, id)
+		t.queue = append(t.queue, Event{Removed, t.peerLocked(e, now)})
 	}
+	t.deliverLocked()
 }
 
-// Flag marks addr of peer id as presenting another identity.
-func (t *Table) Flag(id string, addr netip.Addr) {
+// Flag records that the hub at addr, announced for device id, answered as
+// another device: the address is dropped for id and records naming it are
+// ignored for FlagFor. id's other addresses stay.
+func (t *Table) Flag(id string, addr netip.AddrPort) {
+	now := time.Now()
 	t.mu.Lock()
-	p := t.peers[id]
-	if p == nil || slices.Contains(p.Flagged, addr) {
+	t.flagLocked(id, addr, now)
+}
+
+// flagLocked is Flag with t locked; it unlocks t.
+func (t *Table) flagLocked(id string, addr netip.AddrPort, now time.Time) {
+	t.flagged[flagKey{id, addr}] = now.Add(FlagFor)
+	e := t.peers[id]
+	if e == nil {
 		t.mu.Unlock()
 		return
 	}
-	p.Flagged = append(p.Flagged, addr)
-	ev := Event{Changed, p.clone()}
-	t.mu.Unlock()
-	t.onEvent(ev)
+	delete(e.hubs, addr)
+	t.reportLocked(e, now)
 }
 
-// Expire removes the peers not seen within the TTL.
-func (t *Table) Expire() {
+// Claim is an address announced for a device ID.
+type Claim struct {
+	ID   string
+	Addr netip.AddrPort
+}
+
+// ToCheck returns the hubs announced for a peer that nobody asked yet who
+// they are, and marks them asked; Checked takes the answers.
+func (t *Table) ToCheck() []Claim {
 	now := time.Now()
-	var gone []Peer
 	t.mu.Lock()
-	for id, p := range t.peers {
-		if !p.Manual && now.Sub(p.LastSeen) > t.ttl {
-			gone = append(gone, p.clone())
-			delete(t.peers, id)
+	defer t.mu.Unlock()
+	var out []Claim
+	for id, e := range t.peers {
+		for ap, h := range e.hubs {
+			if h.state == Unchecked && h.asked.IsZero() {
+				h.asked = now
+				out = append(out, Claim{ID: id, Addr: ap})
+			}
 		}
 	}
-	t.mu.Unlock()
-	for _, p := range gone {
-		t.onEvent(Event{Removed, p})
+	return out
+}
+
+// Checked records the device ID the hub at c.Addr said it is when asked,
+// "" if it did not answer. Another ID than c.ID flags the address for c.ID
+// (see Flag).
+func (t *Table) Checked(c Claim, answered string) {
+	now := time.Now()
+	t.mu.Lock()
+	if answered != "" && answered != c.ID {
+		t.flagLocked(c.ID, c.Addr, now)
+		return
 	}
+	t.setLocked(c, now, func(h *hub) {
+		switch {
+		case answered == "" && h.state == Unchecked:
+			h.state = Silent
+		case answered != "" && h.state < Answered:
+			h.state = Answered
+		}
+	})
+}
+
+// Proved records that device id proved its ID with its certificate at
+// addr: the address is tried first from now on, and is no longer flagged.
+func (t *Table) Proved(id string, addr netip.AddrPort) {
+	now := time.Now()
+	t.mu.Lock()
+	delete(t.flagged, flagKey{id, addr})
+	t.setLocked(Claim{id, addr}, now, func(h *hub) { h.state = Proven })
+}
+
+// setLocked applies set to the hub of claim c, if the table has it, and
+// reports the change. It unlocks t.
+func (t *Table) setLocked(c Claim, now time.Time, set func(*hub)) {
+	e := t.peers[c.ID]
+	if e == nil {
+		t.mu.Unlock()
+		return
+	}
+	if h := e.hubs[c.Addr]; h != nil {
+		set(h)
+	}
+	t.reportLocked(e, now)
+}
+
+// Expire drops the addresses not announced again within the TTL, the
+// peers not seen within it, and flags older than FlagFor.
+func (t *Table) Expire() {
+	now := time.Now()
+	t.mu.Lock()
+	for k, until := range t.flagged {
+		if !now.Before(until) {
+			delete(t.flagged, k)
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(t.peers)) {
+		e := t.peers[id]
+		if !e.Manual && now.Sub(e.LastSeen) > t.ttl {
+			delete(t.peers, id)
+			t.queue = append(t.queue, Event{Removed, t.peerLocked(e, now)})
+			continue
+		}
+		for ap, h := range e.hubs {
+			if !h.manual && now.Sub(h.seen) > t.ttl {
+				delete(e.hubs, ap)
+			}
+		}
+		if ev, ok := t.eventLocked(e, now); ok {
+			t.queue = append(t.queue, ev)
+		}
+	}
+	t.deliverLocked()
 }
 
 // Run expires entries until ctx ends, and returns nil.
@@ -185,21 +453,23 @@ func (t *Table) Run(ctx context.Context) error {
 
 // Get returns the peer with the given ID.
 func (t *Table) Get(id string) (Peer, bool) {
+	now := time.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	p := t.peers[id]
-	if p == nil {
+	e := t.peers[id]
+	if e == nil {
 		return Peer{}, false
 	}
-	return p.clone(), true
+	return t.peerLocked(e, now), true
 }
 
 // List returns the peers sorted by name, then ID.
 func (t *Table) List() []Peer {
+	now := time.Now()
 	t.mu.Lock()
 	out := make([]Peer, 0, len(t.peers))
-	for _, p := range t.peers {
-		out = append(out, p.clone())
+	for _, e := range t.peers {
+		out = append(out, t.peerLocked(e, now))
 	}
 	t.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool {

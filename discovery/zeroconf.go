@@ -10,9 +10,16 @@ import (
 // Zeroconf is the Backend on github.com/grandcat/zeroconf.
 type Zeroconf struct{}
 
-// Announce registers the service on ifaces.
-func (Zeroconf) Announce(instance string, port int, txt []string, ifaces []net.Interface) (func(), error) {
-	s, err := zeroconf.Register(instance, ServiceType, "local.", port, txt, ifaces)
+// Announce registers the service on a.Ifaces under a.Host, with a.Addrs
+// as its address records. zeroconf.Register would take the OS host name,
+// which other machines may share, and every address of the interfaces,
+// link-local IPv6 ones included.
+func (Zeroconf) Announce(a Announcement) (func(), error) {
+	ips := make([]string, len(a.Addrs))
+	for i, ip := range a.Addrs {
+		ips[i] = ip.String()
+	}
+	s, err := zeroconf.RegisterProxy(a.Instance, ServiceType, "local.", a.Port, a.Host, ips, a.TXT, a.Ifaces)
 	if err != nil {
 		return nil, err
 	}

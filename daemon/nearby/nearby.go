@@ -5,8 +5,14 @@
 // certificate. It serves the owner's peer commands (peers, trust, untrust,
 // connect, forget) and resolves what the owner types into an address.
 //
-// It does not send files or carry signaling; it only asks a hub who it is
-// when the owner adds an address.
+// An mDNS record is a claim anyone on the LAN can make. Every address a
+// record brings for a device is asked which device it is (a probe: hello,
+// welcome, hang up); one that answers as another device is flagged for
+// that device ID only, and the table keeps trying the device's other
+// addresses, those that answered or proved the ID first. A transfer then
+// proves the ID with the certificate (Remember, Mismatch).
+//
+// It does not send files or carry signaling; it only asks a hub who it is.
 package nearby
 
 import (
@@ -54,7 +60,17 @@ type Devices struct {
 
 	mu      sync.Mutex
 	changed chan struct{}
+	// wake tells the checker that the table changed and may hold
+	// addresses nobody asked yet.
+	wake chan struct{}
 }
+
+// checkTimeout bounds one probe of an announced address, and maxChecks how
+// many run at once.
+const (
+	checkTimeout = 5 * time.Second
+	maxChecks    = 4
+)
 
 // New loads the books of known and trusted devices.
 func New(cfg Config) (*Devices, error) {
@@ -62,12 +78,16 @@ func New(cfg Config) (*Devices, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Devices{cfg: cfg, self: cfg.Self.String(), book: b, changed: make(chan struct{})}
+	n := &Devices{cfg: cfg, self: cfg.Self.String(), book: b, changed: make(chan struct{}), wake: make(chan struct{}, 1)}
 	n.table = discovery.NewTable(n.self, cfg.TTL, func(e discovery.Event) {
 		if cfg.Events != nil {
 			cfg.Events(e)
 		}
 		n.notify()
+		select {
+		case n.wake <- struct{}{}:
+		default:
+		}
 	})
 	return n, nil
 }
@@ -90,12 +110,14 @@ func (n *Devices) notify() {
 // Table returns the peer table discovery fills.
 func (n *Devices) Table() *discovery.Table { return n.table }
 
-// Run expires devices not seen for their TTL and keeps asking the
+// Run expires devices not seen for their TTL, asks every address
+// announced for a device which device it is, and keeps asking the
 // addresses the owner added, until ctx ends.
 func (n *Devices) Run(ctx context.Context) error {
-	expired := make(chan struct{})
-	go func() { n.table.Run(ctx); close(expired) }()
-	defer func() { <-expired }()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { n.table.Run(ctx) })
+	wg.Go(func() { n.check(ctx) })
 	if len(n.cfg.Connect) == 0 {
 		<-ctx.Done()
 		return nil
@@ -116,6 +138,62 @@ func (n *Devices) Run(ctx context.Context) error {
 	}
 }
 
+// check probes the addresses announced for devices that nobody asked yet,
+// a few at a time, whenever the table changes, until ctx ends.
+func (n *Devices) check(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	slots := make(chan struct{}, maxChecks)
+	for {
+		for _, c := range n.table.ToCheck() {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			wg.Go(func() {
+				defer func() { <-slots }()
+				n.checkOne(ctx, c)
+			})
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.wake:
+		}
+	}
+}
+
+// checkOne asks the hub at c.Addr which device it is and tells the table.
+func (n *Devices) checkOne(parent context.Context, c discovery.Claim) {
+	ctx, cancel := context.WithTimeout(parent, checkTimeout)
+	defer cancel()
+	welcome, err := n.probe(ctx, c.Addr)
+	if err != nil {
+		if parent.Err() == nil {
+			n.table.Checked(c, "")
+		}
+		n.cfg.Log.Debug("An address announced for a device does not answer", "addr", c.Addr, "err", err)
+		return
+	}
+	if welcome.From != c.ID {
+		want, _ := identity.ParseID(c.ID)
+		n.cfg.Log.Warn("An address announced for a device answered as another device; not using it for that device",
+			"device", want.Short(), "addr", c.Addr, "answered", welcome.From)
+	}
+	n.table.Checked(c, welcome.From)
+}
+
+// probe asks the hub at addr which device it is: hello, welcome, hang up.
+func (n *Devices) probe(ctx context.Context, addr netip.AddrPort) (signal.Message, error) {
+	c, welcome, err := signal.Dial(ctx, addr.String(), signal.Message{Kind: signal.KindProbe, From: n.self, Name: n.cfg.Name}, nil)
+	if err != nil {
+		return signal.Message{}, err
+	}
+	c.Close()
+	return welcome, nil
+}
+
 // Get returns the device with the ID.
 func (n *Devices) Get(id identity.ID) (discovery.Peer, bool) { return n.table.Get(id.String()) }
 
@@ -130,7 +208,7 @@ func (n *Devices) Addr(id identity.ID) (string, error) {
 	}
 	ap, ok := p.Addr()
 	if !ok {
-		return "", errors.New("it is flagged: it answered with another device's certificate")
+		return "", errors.New("it is flagged: every address announced for it answered as another device")
 	}
 	return ap.String(), nil
 }
@@ -148,18 +226,18 @@ func (n *Devices) List() []api.Peer {
 func (n *Devices) apiPeer(p discovery.Peer) api.Peer {
 	id, _ := identity.ParseID(p.ID)
 	out := api.Peer{
-		ID: p.ID, ShortID: id.Short(), Name: p.Name, Port: p.Port, Version: p.Version,
+		ID: p.ID, ShortID: id.Short(), Name: p.Name, Version: p.Version,
 		FirstSeen: p.FirstSeen, LastSeen: p.LastSeen, Manual: p.Manual, Trusted: n.book.trusts(id),
 		Addrs: []string{}, Flagged: []string{},
 	}
-	for _, a := range p.Addrs {
-		out.Addrs = append(out.Addrs, a.String())
+	for _, h := range p.Hubs {
+		out.Addrs = append(out.Addrs, h.Addr.String())
 	}
 	for _, a := range p.Flagged {
 		out.Flagged = append(out.Flagged, a.String())
 	}
 	if ap, ok := p.Addr(); ok {
-		out.Address = ap.String()
+		out.Address, out.Port = ap.String(), int(ap.Port())
 	}
 	return out
 }
@@ -182,7 +260,7 @@ func (n *Devices) Resolve(to string) (string, identity.ID, error) {
 	}
 	ap, ok := p.Addr()
 	if !ok {
-		return "", identity.ID{}, fmt.Errorf("%s (%s) is flagged: it answered with another device's certificate", p.Name, id.Short())
+		return "", identity.ID{}, fmt.Errorf("%s (%s) is flagged: every address announced for it answered as another device", p.Name, id.Short())
 	}
 	return ap.String(), id, nil
 }
@@ -190,9 +268,17 @@ func (n *Devices) Resolve(to string) (string, identity.ID, error) {
 // Trusts reports whether the owner trusts device id.
 func (n *Devices) Trusts(id identity.ID) bool { return n.book.trusts(id) }
 
-// Known and Remember are the book of which device answered at an address.
-func (n *Devices) Known(addr string) (identity.ID, bool)      { return n.book.Known(addr) }
-func (n *Devices) Remember(addr string, id identity.ID) error { return n.book.Remember(addr, id) }
+// Known returns the device that answered at addr before.
+func (n *Devices) Known(addr string) (identity.ID, bool) { return n.book.Known(addr) }
+
+// Remember records that device id proved its ID with its certificate at
+// addr: the book keeps it, and the table tries that address first.
+func (n *Devices) Remember(addr string, id identity.ID) error {
+	if ap, err := netip.ParseAddrPort(addr); err == nil {
+		n.table.Proved(id.String(), netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))
+	}
+	return n.book.Remember(addr, id)
+}
 
 // Forget drops what is remembered of the device at addr.
 func (n *Devices) Forget(addr string) error { return n.book.forget(addr) }
@@ -282,13 +368,11 @@ func (n *Devices) dial(ctx context.Context, addr string) (discovery.Peer, error)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	ip := ips[0].Unmap()
-	c, welcome, err := signal.Dial(ctx, netip.AddrPortFrom(ip, uint16(port)).String(),
-		signal.Message{Kind: signal.KindProbe, From: n.self, Name: n.cfg.Name}, nil)
+	at := netip.AddrPortFrom(ips[0].Unmap(), uint16(port))
+	welcome, err := n.probe(ctx, at)
 	if err != nil {
 		return discovery.Peer{}, fmt.Errorf("cannot reach a ferry daemon at %s: %w", addr, err)
 	}
-	c.Close()
 	id, err := identity.ParseID(welcome.From)
 	if err != nil {
 		return discovery.Peer{}, fmt.Errorf("the daemon at %s sent a bad device ID: %w", addr, err)
@@ -296,47 +380,45 @@ func (n *Devices) dial(ctx context.Context, addr string) (discovery.Peer, error)
 	if id == n.cfg.Self {
 		return discovery.Peer{}, errors.New("that address is this daemon")
 	}
-	n.add(id, welcome.Name, netip.AddrPortFrom(ip, uint16(port)))
+	n.add(id, welcome.Name, at, true)
+	n.table.Checked(discovery.Claim{ID: id.String(), Addr: at}, id.String())
 	p, _ := n.Get(id)
 	return p, nil
 }
 
 // add puts a daemon reached by address in the table, named as it said or,
-// if that name is unusable, by its short ID.
-func (n *Devices) add(id identity.ID, name string, at netip.AddrPort) {
+// if that name is unusable, by its short ID. manual keeps the daemon
+// without mDNS; otherwise only the address is kept (Table.AddLinked).
+func (n *Devices) add(id identity.ID, name string, at netip.AddrPort, manual bool) {
 	if datadir.CheckName(name) != nil {
 		name = id.Short()
 	}
-	n.table.AddManual(discovery.Sighting{
+	s := discovery.Sighting{
 		Record: discovery.Record{ID: id.String(), Name: name, Port: int(at.Port()), Version: discovery.Version},
 		Addrs:  []netip.Addr{at.Addr()},
-	})
+	}
+	if manual {
+		n.table.AddManual(s)
+	} else {
+		n.table.AddLinked(s)
+	}
 }
 
-// Mismatch flags an address that presented another certificate than the
-// device ID discovered there.
+// Mismatch flags, for device want only, an address that presented another
+// certificate than want's: the device's other addresses stay in use.
 func (n *Devices) Mismatch(want identity.ID, addr string) {
 	if ap, err := netip.ParseAddrPort(addr); err == nil {
-		n.table.Flag(want.String(), ap.Addr().Unmap())
+		n.table.Flag(want.String(), netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))
 	}
 }
 
-// Linked adds a daemon that linked its hub to this one and is not in the
-// table yet: it found this daemon (or was told its address) where this one
-// could not find it. It stays until its link drops.
+// Linked records the address of a daemon that linked its hub to this one,
+// proving its ID in its hello. One not in the table yet found this daemon
+// (or was told its address) where this one could not find it, and stays
+// until its link drops. For one in the table the address joins those it
+// was announced at and stays as long as the daemon, so forged records
+// that get flagged cannot leave it with none.
 func (n *Devices) Linked(id identity.ID, name string, at netip.AddrPort) {
-	if _, ok := n.Get(id); !ok {
-		n.add(id, name, at)
-	}
-}
-
-// Flagged reports whether every address of daemon id presented another
-// certificate.
-func (n *Devices) Flagged(id identity.ID) bool {
-	p, ok := n.Get(id)
-	if !ok {
-		return false
-	}
-	_, usable := p.Addr()
-	return !usable
+	_, known := n.Get(id)
+	n.add(id, name, at, !known)
 }
