@@ -256,7 +256,7 @@ func TestNamespacesDiscoverTrustSend(t *testing.T) {
 		t.Fatalf("room create: %v\n%s", err, out)
 	}
 	for _, d := range []*nsDaemon{beta, gamma} {
-		d.await("the room", `msg="Code room known"`, "room="+room.Code)
+		d.await("the room's tag", "msg=Presence ", "name=alpha", "tags=1")
 		if out, err := d.cli("room", "join", "--no-qr", strings.ToLower(room.Code)); err != nil || !strings.Contains(out, "Joined room "+room.Code) {
 			t.Fatalf("room join on %s: %v\n%s", d.name, err, out)
 		}

@@ -23,7 +23,7 @@ var allowedImports = map[string][]string{
 	"daemon/outbox":   {"daemon/api", "daemon/store"},
 	"daemon/nearby":   {"daemon/api", "daemon/datadir", "daemon/identity", "daemon/signal", "discovery"},
 	"daemon/proto":    {},
-	"daemon/signal":   {"daemon/proto"},
+	"daemon/signal":   {"daemon/identity", "daemon/proto"},
 	"daemon/store":    {},
 	"daemon/transfer": {"daemon/identity", "daemon/proto", "daemon/signal", "daemon/store"},
 	"daemon/web":      {"daemon/api"},

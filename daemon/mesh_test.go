@@ -215,12 +215,13 @@ func TestMeshForwards(t *testing.T) {
 	}
 	exchange(1)
 
-	// To the daemon C itself: its transfer manager refuses an offer that
-	// proves no identity, and the refusal comes back the same way.
+	// To the daemon C itself: its transfer manager refuses an offer whose
+	// session description does not parse, and the refusal comes back the
+	// same way.
 	ga.send(signal.Message{Type: signal.TypeOffer, To: c.ID().String(), Conn: "c2", Session: 1, SDP: "v=0"})
 	refusal := ga.await("C's answer", func(m signal.Message) bool { return m.Conn == "c2" })
-	if refusal.Type != signal.TypeError || refusal.Code != proto.CodeIdentity || refusal.From != c.ID().String() {
-		t.Fatalf("got %+v, want an identity error from charlie", refusal)
+	if refusal.Type != signal.TypeError || refusal.Code != proto.CodeBadMessage || refusal.From != c.ID().String() {
+		t.Fatalf("got %+v, want a bad-message error from charlie", refusal)
 	}
 
 	ga.send(signal.Message{Type: signal.TypeOffer, To: "nobody-at-all", Conn: "c3", Session: 1, SDP: "v=0"})
@@ -340,7 +341,8 @@ func TestMeshDuplicateGuest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	awaitView(t, a, "learning the room", func([]signal.Member) bool { _, err := a.mesh.Room(code); return err == nil })
+	tag := signal.RoomTag(signal.RoomKey(code))
+	awaitView(t, a, "hearing of the room", func([]signal.Member) bool { return a.mesh.Heard(tag) })
 	old.send(signal.Message{Type: signal.TypeJoin, Room: code})
 	old.await("joined", isType(signal.TypeJoined))
 
@@ -457,8 +459,8 @@ func TestHubBadInput(t *testing.T) {
 	if e := g.await("bad-message", isType(signal.TypeError)); e.Code != proto.CodeBadMessage {
 		t.Errorf("presence from a guest: got %+v", e)
 	}
-	g.send(signal.Message{Type: signal.TypeJoin, Room: "ABCDEF"})
-	if e := g.await("no-room", isType(signal.TypeError)); e.Code != proto.CodeNoRoom || e.Room != "ABCDEF" {
+	g.send(signal.Message{Type: signal.TypeJoin, Room: "ABCDEFGH"})
+	if e := g.await("no-room", isType(signal.TypeError)); e.Code != proto.CodeNoRoom || e.Room != "ABCDEFGH" {
 		t.Errorf("joining a room that does not exist: got %+v", e)
 	}
 	g.ws.WriteMessage(websocket.TextMessage, []byte(`{"v":1,"type":"join","room":"O0I1L5"}`))
@@ -488,10 +490,11 @@ func TestRoomsAcrossTheMesh(t *testing.T) {
 		t.Fatalf("created %+v", room)
 	}
 	for _, d := range []*Daemon{b, c} {
-		awaitView(t, d, "learning the room", func([]signal.Member) bool { _, err := d.mesh.Room(code); return err == nil })
-		if _, err := (rooms{d}).Join(strings.ToLower(code[:3] + "-" + code[3:])); err != nil {
-			t.Fatal(err)
-		}
+		// The room is known once alpha's presence has brought its tag.
+		awaitView(t, d, "joining the room", func([]signal.Member) bool {
+			_, err := (rooms{d}).Join(strings.ToLower(code[:4] + "-" + code[4:]))
+			return err == nil
+		})
 	}
 	g := dialGuest(t, b, "guest-on-bravo", "Phone B")
 	g.send(signal.Message{Type: signal.TypeJoin, Room: code})
@@ -500,7 +503,7 @@ func TestRoomsAcrossTheMesh(t *testing.T) {
 		r, _ := a.mesh.Room(code)
 		return len(r.Members) == 4
 	})
-	if _, err := (rooms{a}).Join("ZZZZZZ"); err == nil || !strings.Contains(err.Error(), "no room ZZZZZZ") {
+	if _, err := (rooms{a}).Join("ZZZZZZZZ"); err == nil || !strings.Contains(err.Error(), "no room ZZZZZZZZ") {
 		t.Errorf("joining an unknown room: %v", err)
 	}
 
@@ -523,8 +526,8 @@ func TestRoomsAcrossTheMesh(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(string(svg), "<svg") {
 		t.Errorf("QR code: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	if resp, err := http.Get("http://" + a.Addr().String() + "/r/ZZZZZZ"); err != nil || resp.StatusCode != 404 {
-		t.Errorf("page of an unknown room: %v %v", resp.StatusCode, err)
+	if resp, err := http.Get("http://" + a.Addr().String() + "/r/ZZZZZZZ"); err != nil || resp.StatusCode != 404 {
+		t.Errorf("page of what is not a code: %v %v", resp.StatusCode, err)
 	}
 
 	src := filepath.Join(t.TempDir(), "notes.txt")

@@ -97,6 +97,8 @@ func (r rooms) View() api.RoomsView {
 	return v
 }
 
+func (rooms) Normal(s string) (string, bool) { return signal.NormalizeRoomCode(s) }
+
 func (r rooms) Room(s string) (api.Room, error) {
 	code, err := parseRoom(s)
 	if err != nil {

@@ -2,8 +2,10 @@ package mesh
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -17,8 +19,14 @@ type guest struct {
 	id    string
 	name  string
 	conn  *signal.Conn
-	rooms []string // guarded by m.mu
+	src   netip.Prefix // the address it connects from
+	rooms []string     // guarded by m.mu
+	last  time.Time    // when it connected or last sent a message; guarded by m.mu
 }
+
+// guestIdle is how long a guest must have been quiet to lose its place to
+// a new guest when the table is full.
+const guestIdle = 2 * time.Minute
 
 func (m *Mesh) openGuest(p signal.Peer, c *signal.Conn) (signal.Session, error) {
 	m.mu.Lock()
@@ -29,11 +37,19 @@ func (m *Mesh) openGuest(p signal.Peer, c *signal.Conn) (signal.Session, error) 
 	if p.ID == m.self || m.links[p.ID] != nil {
 		return nil, &proto.Error{Code: proto.CodeIdentity, Text: "that ID belongs to a daemon"}
 	}
+	now := time.Now()
 	old := m.guests[p.ID]
 	if old == nil && len(m.guests) >= m.cfg.MaxGuests {
-		return nil, &proto.Error{Code: proto.CodeTooMany, Text: fmt.Sprintf("this daemon has its limit of %d guests", m.cfg.MaxGuests)}
+		idlest := m.idlestGuestLocked()
+		if now.Sub(idlest.last) < guestIdle {
+			return nil, &proto.Error{Code: proto.CodeTooMany, Text: fmt.Sprintf("this daemon has its limit of %d guests", m.cfg.MaxGuests)}
+		}
+		// The page reconnects when it is used again.
+		delete(m.guests, idlest.id)
+		idlest.conn.Close()
+		m.cfg.Log.Debug("Dropped the idlest guest to make room", "guest", idlest.id, "idle", now.Sub(idlest.last))
 	}
-	g := &guest{m: m, id: p.ID, name: guestName(p.Name, p.ID), conn: c}
+	g := &guest{m: m, id: p.ID, name: guestName(p.Name, p.ID), conn: c, src: signal.Source(c.RemoteAddr().String()), last: now}
 	if old != nil {
 		// The same guest again (a reloaded page, a new network): the new
 		// connection replaces the old one and keeps its rooms.
@@ -43,6 +59,16 @@ func (m *Mesh) openGuest(p signal.Peer, c *signal.Conn) (signal.Session, error) 
 	}
 	m.guests[p.ID] = g
 	return g, nil
+}
+
+func (m *Mesh) idlestGuestLocked() *guest {
+	var idlest *guest
+	for _, g := range m.guests {
+		if idlest == nil || g.last.Before(idlest.last) {
+			idlest = g
+		}
+	}
+	return idlest
 }
 
 // guestName is the name a guest gave, made printable, or one made from its ID.
@@ -81,6 +107,7 @@ func (g *guest) Handle(msg signal.Message) {
 	m := g.m
 	m.mu.Lock()
 	current := m.guests[g.id] == g
+	g.last = time.Now()
 	m.mu.Unlock()
 	if !current {
 		return // from a connection the guest has since replaced
@@ -103,7 +130,7 @@ func (g *guest) Handle(msg signal.Message) {
 			}
 		}
 	case msg.Type == signal.TypeCreate:
-		code, err := m.create(func() *[]string { return &g.rooms })
+		code, err := m.create(g.src, func() *[]string { return &g.rooms })
 		if err != nil {
 			fail(err)
 			return
@@ -111,7 +138,7 @@ func (g *guest) Handle(msg signal.Message) {
 		reply(signal.Message{Type: signal.TypeJoined, Room: code})
 		m.publish(true)
 	case msg.Type == signal.TypeJoin:
-		if err := m.join(msg.Room, func() *[]string { return &g.rooms }); err != nil {
+		if err := m.join(msg.Room, g.src, func() *[]string { return &g.rooms }); err != nil {
 			fail(err)
 			return
 		}

@@ -3,6 +3,7 @@ package mesh
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,7 +22,9 @@ type link struct {
 	dialed bool // this daemon dialed it
 	// guarded by m.mu
 	seq     uint64
-	members []Member
+	members []Member      // with the codes of the rooms this daemon knows they are in
+	proofs  [][]string    // each member's room proofs, as presence gave them
+	rooms   []signal.Room // the room tags the daemon knows
 }
 
 func (l *link) hasGuest(id string) bool {
@@ -102,21 +105,25 @@ func (l *link) Handle(msg signal.Message) {
 			return
 		}
 		l.seq = msg.Session
-		l.members = l.members[:0]
+		l.members, l.proofs = l.members[:0], l.proofs[:0]
 		var rooms []string
 		for _, p := range msg.Members {
 			// A daemon speaks for itself and its own guests only.
 			if p.Home != l.key || (p.Kind == signal.MemberDaemon) != (p.ID == l.key) || p.ID == m.self {
 				continue
 			}
+			proofs := slices.DeleteFunc(p.Rooms, func(s string) bool { return !signal.ValidRoomToken(s) })
+			p.Rooms = m.roomsOfLocked(p.Home, p.ID, proofs)
 			if p.Kind == signal.MemberDaemon {
 				l.name, rooms = p.Name, p.Rooms
 			}
 			l.members = append(l.members, p)
+			l.proofs = append(l.proofs, proofs)
 		}
+		l.rooms = slices.DeleteFunc(msg.Rooms, func(r signal.Room) bool { return !signal.ValidRoomToken(r.Code) })
 		m.learnLocked(msg.Rooms, time.Now())
 		m.mu.Unlock()
-		m.cfg.Log.Debug("Presence", "name", l.name, "members", len(l.members), "rooms", strings.Join(rooms, ","))
+		m.cfg.Log.Debug("Presence", "name", l.name, "members", len(l.members), "rooms", strings.Join(rooms, ","), "tags", len(l.rooms))
 		m.publish(false)
 	case routed(msg.Type):
 		// One hop: a message over a link is for this daemon or its guests,

@@ -50,6 +50,9 @@ type Config struct {
 	MaxLinks  int           // daemon links at once; 0 means 128
 	RoomLimit int           // members of one code room; 0 means 50
 	RoomTTL   time.Duration // how long an empty room lives; 0 means one hour
+	// GuestRoomTTL is how long an empty room lives that only guests used;
+	// 0 means ten minutes.
+	GuestRoomTTL time.Duration
 	// Rejoin lists code rooms this daemon is in from the start: the ones it
 	// was in before a restart.
 	Rejoin []string
@@ -87,6 +90,10 @@ type Mesh struct {
 	joined  []string // code rooms this daemon is in
 	seq     uint64
 	notify  chan struct{}
+
+	keyMu   sync.Mutex // one room key derivation at a time
+	pubMu   sync.Mutex // one publish at a time; taken before mu
+	limiter limiter    // guests' attempts at room codes, per address
 }
 
 // New returns a mesh with no links. It takes guests and links, and Want
@@ -104,6 +111,9 @@ func New(cfg Config) *Mesh {
 	if cfg.RoomTTL == 0 {
 		cfg.RoomTTL = time.Hour
 	}
+	if cfg.GuestRoomTTL == 0 {
+		cfg.GuestRoomTTL = min(10*time.Minute, cfg.RoomTTL)
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -114,12 +124,14 @@ func New(cfg Config) *Mesh {
 		keepers: make(map[string]context.CancelFunc), rooms: make(map[string]*room),
 		// Presence numbers start at the clock, so a restarted daemon's
 		// presence is newer than anything it sent before.
-		seq:    uint64(time.Now().UnixNano()),
-		notify: make(chan struct{}),
+		seq:     uint64(time.Now().UnixNano()),
+		notify:  make(chan struct{}),
+		limiter: limiter{burst: joinBurst, every: joinEvery},
 	}
 	for _, code := range cfg.Rejoin {
 		if signal.ValidRoomCode(code) && m.rooms[code] == nil && len(m.joined) < signal.MaxMemberRooms {
-			m.rooms[code] = &room{code: code}
+			key := signal.RoomKey(code)
+			m.rooms[code] = &room{code: code, key: key, tag: signal.RoomTag(key), owned: true}
 			m.joined = append(m.joined, code)
 		}
 	}
@@ -338,39 +350,77 @@ func (m *Mesh) viewLocked() []Member {
 	return append(out, rest...)
 }
 
-// publish tells every guest the new view and, after a change here, every
-// link this daemon's presence. Each message carries a new number, so one
-// that arrives after a newer one (two publishes racing) is recognised and
+// publish tells every guest its view and, after a change here, every link
+// this daemon's presence. Each message carries a new number, so one that
+// arrives after a newer one (two publishes racing) is recognised and
 // dropped. Sends are queued, so a message routed after a change arrives
 // after the presence that announced it.
+//
+// A room's code goes only to those who joined it: links get tags and
+// proofs, and each guest sees the codes of its own rooms only.
 func (m *Mesh) publish(toLinks bool) {
+	// One publish at a time, so presence is queued in the order of its
+	// numbers though it is built outside m.mu.
+	m.pubMu.Lock()
+	defer m.pubMu.Unlock()
 	m.mu.Lock()
-	m.recomputeLocked(time.Now())
+	now := time.Now()
+	m.recomputeLocked(now)
 	m.seq++
-	own := signal.Message{Type: signal.TypePresence, From: m.self, Session: m.seq, Members: m.ownLocked(), Rooms: m.roomsLocked(time.Now())}
-	view := signal.Message{Type: signal.TypePresence, From: m.self, Session: m.seq, Members: m.viewLocked(), Rooms: own.Rooms}
-	if len(view.Members) > maxViewMembers {
-		view.Members = view.Members[:maxViewMembers]
+	own := signal.Message{Type: signal.TypePresence, From: m.self, Session: m.seq, Rooms: m.roomsLocked(now)}
+	for _, p := range m.ownLocked() {
+		own.Members = append(own.Members, m.proofsLocked(p))
 	}
-	fit(&own)
-	fit(&view)
-	var links, guests []*signal.Conn
-	for _, l := range m.links {
-		if toLinks {
+	view := m.viewLocked()
+	if len(view) > maxViewMembers {
+		view = view[:maxViewMembers]
+	}
+	var links []*signal.Conn
+	if toLinks {
+		for _, l := range m.links {
 			links = append(links, l.conn)
 		}
 	}
+	type reader struct {
+		conn  *signal.Conn
+		rooms []signal.Room // the guest's own, with their idle times
+	}
+	guests := make([]reader, 0, len(m.guests))
 	for _, g := range m.guests {
-		guests = append(guests, g.conn)
+		r := reader{conn: g.conn}
+		for _, c := range g.rooms {
+			if room := m.rooms[c]; room != nil {
+				r.rooms = append(r.rooms, signal.Room{Code: c, Idle: idleOf(room, now)})
+			}
+		}
+		guests = append(guests, r)
 	}
 	close(m.notify)
 	m.notify = make(chan struct{})
 	m.mu.Unlock()
+
+	// The messages are built outside the lock, one per set of rooms:
+	// guests in the same rooms are told the same.
+	fit(&own)
 	for _, c := range links {
 		c.Queue(own)
 	}
-	for _, c := range guests {
-		c.Queue(view)
+	built := map[string]signal.Message{}
+	for _, g := range guests {
+		key := fmt.Sprint(g.rooms)
+		msg, ok := built[key]
+		if !ok {
+			msg = signal.Message{Type: signal.TypePresence, From: m.self, Session: own.Session, Rooms: g.rooms, Members: make([]Member, len(view))}
+			for i, p := range view {
+				p.Rooms = slices.DeleteFunc(slices.Clone(p.Rooms), func(c string) bool {
+					return !slices.ContainsFunc(g.rooms, func(r signal.Room) bool { return r.Code == c })
+				})
+				msg.Members[i] = p
+			}
+			fit(&msg)
+			built[key] = msg
+		}
+		g.conn.Queue(msg)
 	}
 }
 

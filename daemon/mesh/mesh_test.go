@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -99,30 +100,47 @@ func TestRoomExpiry(t *testing.T) {
 	})
 }
 
-// TestLearnedRooms: rooms heard from another daemon expire by the idle
-// time it reports, and one already past the TTL is not taken up.
+// TestLearnedRooms: a room this daemon knows stays open while a linked
+// daemon reports, by the room's tag, that it was in use; a tag says nothing
+// of a room this daemon does not know.
 func TestLearnedRooms(t *testing.T) {
 	m := newTestMesh(t, Config{})
 	synctest.Test(t, func(t *testing.T) {
+		used, quiet := mustCreate(t, m), mustCreate(t, m)
+		m.Leave(used)
+		m.Leave(quiet)
+		time.Sleep(50 * time.Minute)
 		m.mu.Lock()
-		m.learnLocked([]signal.Room{{Code: "ABCDEF", Idle: 3000}, {Code: "GHJKMN", Idle: 3600}, {Code: "PQRSTU", Idle: 0}}, time.Now())
+		m.learnLocked([]signal.Room{
+			{Code: m.rooms[used].tag, Idle: 60},
+			{Code: m.rooms[quiet].tag, Idle: 3600},
+			{Code: signal.RoomTag(signal.RoomKey("ABCDEFGH")), Idle: 0},
+		}, time.Now())
 		m.mu.Unlock()
-		if _, err := m.Room("GHJKMN"); err == nil {
-			t.Error("took up a room past its hour")
+		if r, err := m.Room(used); err != nil || r.Expires != 59*time.Minute {
+			t.Errorf("a room used elsewhere a minute ago: %+v, %v", r, err)
 		}
-		r, err := m.Room("ABCDEF")
-		if err != nil || r.Expires != 10*time.Minute {
-			t.Errorf("learned room: %+v, %v", r, err)
+		if _, err := m.Room("ABCDEFGH"); err == nil {
+			t.Error("a tag alone made a room known by its code")
 		}
 		time.Sleep(11 * time.Minute)
 		m.Expire()
-		if _, err := m.Room("ABCDEF"); err == nil {
-			t.Error("the learned room outlived the TTL")
+		if _, err := m.Room(quiet); err == nil {
+			t.Error("a room reported idle for its hour outlived the TTL")
 		}
-		if _, err := m.Room("PQRSTU"); err != nil {
+		if _, err := m.Room(used); err != nil {
 			t.Error("a room in use elsewhere expired early")
 		}
 	})
+}
+
+func mustCreate(t *testing.T, m *Mesh) string {
+	t.Helper()
+	code, err := m.Create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code
 }
 
 // TestRoomLimit: guests join over a real hub until the room is full.
@@ -174,12 +192,12 @@ func TestRoomCodes(t *testing.T) {
 	if len(seen) < 1990 {
 		t.Errorf("only %d distinct codes in 2000", len(seen))
 	}
-	for in, want := range map[string]string{"abc-def": "ABCDEF", " ab cd ef ": "ABCDEF", "XYZ234": "XYZ234"} {
+	for in, want := range map[string]string{"abcd-efgh": "ABCDEFGH", " ab cd ef gh ": "ABCDEFGH", "XYZ23456": "XYZ23456"} {
 		if got, ok := signal.NormalizeRoomCode(in); !ok || got != want {
 			t.Errorf("NormalizeRoomCode(%q) = %q, %v", in, got, ok)
 		}
 	}
-	for _, bad := range []string{"", "ABCDE", "ABCDEFG", "ABCDE0", "ABCDEO", "ABCDE1", "ABCDEI", "ABCDEL", "ABCDÉ2"} {
+	for _, bad := range []string{"", "ABCDEFG", "ABCDEFGHJ", "ABCDEFG0", "ABCDEFGO", "ABCDEFG1", "ABCDEFGI", "ABCDEFGL", "ABCDEFÉ2"} {
 		if _, ok := signal.NormalizeRoomCode(bad); ok {
 			t.Errorf("%q was taken as a code", bad)
 		}
@@ -206,5 +224,50 @@ func TestPresenceFits(t *testing.T) {
 	b, _ := json.Marshal(m)
 	if _, err := signal.Decode(b); err != nil || len(m.Members) == 0 || len(m.Members) == signal.MaxMembers {
 		t.Fatalf("%d members, %d bytes: %v", len(m.Members), len(b), err)
+	}
+}
+
+// TestIdleGuestMakesRoom: with every guest place taken, a new guest is
+// refused while the others are active, and takes the place of the one
+// quiet the longest once it has been quiet a while.
+func TestIdleGuestMakesRoom(t *testing.T) {
+	m := newTestMesh(t, Config{MaxGuests: 2})
+	runMesh(t, m)
+	hub := signal.NewHub(signal.HubConfig{ID: m.self, Name: "alpha", Sessions: m, Log: slog.New(slog.DiscardHandler)})
+	srv := httptest.NewServer(hub)
+	defer srv.Close()
+	hello := func(id string) (*websocket.Conn, signal.Message) {
+		ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+signal.HubPath, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ws.Close() })
+		ws.WriteJSON(signal.Message{V: 1, Type: signal.TypeHello, Kind: signal.KindGuest, From: id})
+		var r signal.Message
+		if err := ws.ReadJSON(&r); err != nil {
+			t.Fatal(err)
+		}
+		return ws, r
+	}
+	first, _ := hello("guest-first-1")
+	hello("guest-second-2")
+	if _, r := hello("guest-third-3"); r.Code != proto.CodeTooMany {
+		t.Fatalf("a third guest with two active: %+v", r)
+	}
+	m.mu.Lock()
+	m.guests["guest-first-1"].last = time.Now().Add(-guestIdle)
+	m.mu.Unlock()
+	if _, r := hello("guest-third-3"); r.Type != signal.TypeWelcome {
+		t.Fatalf("a third guest with one idle: %+v", r)
+	}
+	first.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		_, _, err := first.ReadMessage()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatal("the idle guest was not closed")
+		}
+		if err != nil {
+			break
+		}
 	}
 }

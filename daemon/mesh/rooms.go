@@ -2,18 +2,37 @@ package mesh
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ferry-dev/ferry/daemon/proto"
 	"github.com/ferry-dev/ferry/daemon/signal"
 )
 
-// room is a code room this daemon knows of.
+// room is a code room whose code this daemon knows: this daemon or one of
+// its guests created or joined it. Rooms only other daemons know are seen
+// here by their tags alone (link.rooms).
 type room struct {
 	code       string
+	key        []byte    // signal.RoomKey(code)
+	tag        string    // signal.RoomTag(key)
 	emptySince time.Time // zero while somebody is in it
+	// owned: this daemon's owner made or joined it, so it lives the full
+	// RoomTTL once empty; a room only guests used ends after GuestRoomTTL.
+	owned bool
+	// creator is the address of the guest that made it; zero if the
+	// owner did, or if it was joined here.
+	creator netip.Prefix
+}
+
+func (r *room) ttl(c Config) time.Duration {
+	if r.owned {
+		return c.RoomTTL
+	}
+	return c.GuestRoomTTL
 }
 
 // Room is a code room as the owner's API shows it.
@@ -23,6 +42,21 @@ type Room struct {
 	Joined  bool          `json:"joined"`              // this daemon is in it
 	Expires time.Duration `json:"expiresIn,omitempty"` // left of its time while empty
 }
+
+// Limits on what guests do with rooms.
+const (
+	// guestRoomsPerSource is how many rooms the guests of one address may
+	// have made that are still open.
+	guestRoomsPerSource = 3
+	// maxGuestRooms is how many rooms made by guests this daemon keeps at
+	// once; the owner's own rooms are never refused for lack of room.
+	maxGuestRooms = signal.MaxRooms / 2
+	// joinBurst and joinEvery limit a source address's attempts to create
+	// or join a room: joinBurst at once, then one per joinEvery. Against
+	// 31^8 codes that makes guessing one within its hour hopeless.
+	joinBurst = 10
+	joinEvery = 6 * time.Second
+)
 
 // Rooms returns the code rooms the mesh knows, by code.
 func (m *Mesh) Rooms() []Room {
@@ -57,14 +91,14 @@ func (m *Mesh) roomViewLocked(r *room, view []Member, now time.Time) Room {
 		}
 	}
 	if !r.emptySince.IsZero() {
-		v.Expires = max(0, m.cfg.RoomTTL-now.Sub(r.emptySince)).Round(time.Second)
+		v.Expires = max(0, r.ttl(m.cfg)-now.Sub(r.emptySince)).Round(time.Second)
 	}
 	return v
 }
 
 // Create makes a new code room with this daemon in it.
 func (m *Mesh) Create() (string, error) {
-	code, err := m.create(func() *[]string { return &m.joined })
+	code, err := m.create(netip.Prefix{}, func() *[]string { return &m.joined })
 	if err == nil {
 		m.publish(true)
 	}
@@ -73,7 +107,7 @@ func (m *Mesh) Create() (string, error) {
 
 // Join puts this daemon in the code room.
 func (m *Mesh) Join(code string) error {
-	err := m.join(code, func() *[]string { return &m.joined })
+	err := m.join(code, netip.Prefix{}, func() *[]string { return &m.joined })
 	if err == nil {
 		m.publish(true)
 	}
@@ -94,19 +128,30 @@ func (m *Mesh) Leave(code string) error {
 }
 
 // create makes a room with a fresh code and puts the member whose rooms
-// rooms returns (called with the lock held) in it.
-func (m *Mesh) create(rooms func() *[]string) (string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if len(m.rooms) >= signal.MaxRooms {
-		return "", &proto.Error{Code: proto.CodeTooMany, Text: fmt.Sprintf("the network has its limit of %d rooms; an empty room expires after %s", signal.MaxRooms, m.cfg.RoomTTL)}
+// rooms returns (called with the lock held) in it. guest is the address of
+// the guest asking, or zero for the owner.
+func (m *Mesh) create(guest netip.Prefix, rooms func() *[]string) (string, error) {
+	if guest.IsValid() {
+		if err := m.guestRoomsOK(guest); err != nil {
+			return "", err
+		}
 	}
 	code := signal.NewRoomCode()
-	for m.rooms[code] != nil {
-		code = signal.NewRoomCode()
+	key := m.roomKey(code)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.rooms[code] != nil {
+		return "", &proto.Error{Code: proto.CodeBusy, Text: "that new code was taken meanwhile; try again"}
 	}
-	m.rooms[code] = &room{code: code, emptySince: time.Now()}
-	if err := m.joinLocked(code, rooms()); err != nil {
+	if guest.IsValid() {
+		// Checked again under the lock: others may have made rooms meanwhile.
+		if err := m.guestRoomsOKLocked(guest); err != nil {
+			return "", err
+		}
+	}
+	r := &room{code: code, key: key, tag: signal.RoomTag(key), emptySince: time.Now(), owned: !guest.IsValid(), creator: guest}
+	m.rooms[code] = r
+	if err := m.joinLocked(r, rooms()); err != nil {
 		delete(m.rooms, code)
 		return "", err
 	}
@@ -114,17 +159,74 @@ func (m *Mesh) create(rooms func() *[]string) (string, error) {
 	return code, nil
 }
 
-func (m *Mesh) join(code string, rooms func() *[]string) error {
+func (m *Mesh) guestRoomsOK(src netip.Prefix) error {
+	if !m.limiter.allow(src, time.Now()) {
+		return errTooFast
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.joinLocked(code, rooms())
+	return m.guestRoomsOKLocked(src)
 }
 
-func (m *Mesh) joinLocked(code string, rooms *[]string) error {
-	if m.rooms[code] == nil {
-		return ErrNoRoom
+func (m *Mesh) guestRoomsOKLocked(src netip.Prefix) error {
+	mine, guests := 0, 0
+	for _, r := range m.rooms {
+		if r.creator.IsValid() {
+			guests++
+		}
+		if r.creator == src {
+			mine++
+		}
 	}
-	if slices.Contains(*rooms, code) {
+	switch {
+	case mine >= guestRoomsPerSource:
+		return &proto.Error{Code: proto.CodeTooMany, Text: fmt.Sprintf("this address has made %d rooms that are still open; leave one and it ends after %s", mine, m.cfg.GuestRoomTTL)}
+	case guests >= maxGuestRooms:
+		return &proto.Error{Code: proto.CodeTooMany, Text: fmt.Sprintf("this daemon has its limit of %d rooms made by guests", maxGuestRooms)}
+	}
+	return nil
+}
+
+var errTooFast = &proto.Error{Code: proto.CodeTooMany, Text: fmt.Sprintf("too many room codes tried from this address; try again in %s", joinEvery)}
+
+// join puts the member whose rooms rooms returns in the room with code,
+// which this daemon or a linked one must know. guest is the address of the
+// guest asking (its attempts are limited), or zero for the owner.
+func (m *Mesh) join(code string, guest netip.Prefix, rooms func() *[]string) error {
+	if guest.IsValid() && !m.limiter.allow(guest, time.Now()) {
+		return errTooFast
+	}
+	m.mu.Lock()
+	r := m.rooms[code]
+	m.mu.Unlock()
+	var key []byte
+	if r == nil {
+		key = m.roomKey(code)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r = m.rooms[code]; r == nil {
+		tag := signal.RoomTag(key)
+		idle, ok := m.remoteIdleLocked(tag)
+		if !ok {
+			return ErrNoRoom
+		}
+		r = &room{code: code, key: key, tag: tag}
+		if idle > 0 {
+			r.emptySince = time.Now().Add(-idle)
+		}
+		m.rooms[code] = r
+		m.provedLocked(r)
+		m.cfg.Log.Debug("Code room known", "room", code)
+	}
+	if !guest.IsValid() {
+		r.owned = true
+	}
+	return m.joinLocked(r, rooms())
+}
+
+func (m *Mesh) joinLocked(r *room, rooms *[]string) error {
+	if slices.Contains(*rooms, r.code) {
 		return nil
 	}
 	if len(*rooms) >= signal.MaxMemberRooms {
@@ -132,29 +234,97 @@ func (m *Mesh) joinLocked(code string, rooms *[]string) error {
 	}
 	n := 0
 	for _, p := range m.viewLocked() {
-		if slices.Contains(p.Rooms, code) {
+		if slices.Contains(p.Rooms, r.code) {
 			n++
 		}
 	}
 	if n >= m.cfg.RoomLimit {
-		return &proto.Error{Code: proto.CodeRoomFull, Text: fmt.Sprintf("room %s is full: it has its limit of %d members", code, m.cfg.RoomLimit)}
+		return &proto.Error{Code: proto.CodeRoomFull, Text: fmt.Sprintf("room %s is full: it has its limit of %d members", r.code, m.cfg.RoomLimit)}
 	}
-	*rooms = append(*rooms, code)
-	m.rooms[code].emptySince = time.Time{}
+	*rooms = append(*rooms, r.code)
+	r.emptySince = time.Time{}
 	return nil
 }
 
-// recomputeLocked marks which rooms have members anywhere in the view. A
-// member listing a room this daemon has not heard of makes it known.
+// roomKey derives a room's key. Derivations take turns: each holds tens of
+// MiB for a tenth of a second, and many at once would only slow them all.
+func (m *Mesh) roomKey(code string) []byte {
+	m.keyMu.Lock()
+	defer m.keyMu.Unlock()
+	return signal.RoomKey(code)
+}
+
+// Heard reports whether a linked daemon has reported the room with tag.
+func (m *Mesh) Heard(tag string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.remoteIdleLocked(tag)
+	return ok
+}
+
+// remoteIdleLocked reports whether a linked daemon knows the room with tag
+// and, if so, for how long it has been empty at the most recent.
+func (m *Mesh) remoteIdleLocked(tag string) (time.Duration, bool) {
+	idle, ok := time.Duration(0), false
+	for _, l := range m.links {
+		for _, r := range l.rooms {
+			if r.Code != tag {
+				continue
+			}
+			d := time.Duration(r.Idle) * time.Second
+			if !ok || d < idle {
+				idle, ok = d, true
+			}
+		}
+	}
+	return idle, ok
+}
+
+// provedLocked adds room r to the rooms of every linked member whose proof
+// shows it is in r.
+func (m *Mesh) provedLocked(r *room) {
+	for _, l := range m.links {
+		for i := range l.members {
+			p := &l.members[i]
+			if slices.Contains(l.proofs[i], signal.MemberProof(r.key, p.Home, p.ID)) && !slices.Contains(p.Rooms, r.code) {
+				p.Rooms = append(p.Rooms, r.code)
+			}
+		}
+	}
+}
+
+// roomsOfLocked returns the codes of the rooms this daemon knows that the
+// proofs show member (id, home) is in.
+func (m *Mesh) roomsOfLocked(home, id string, proofs []string) []string {
+	var out []string
+	for _, r := range m.rooms {
+		if slices.Contains(proofs, signal.MemberProof(r.key, home, id)) {
+			out = append(out, r.code)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// proofsLocked turns a member's room codes into the proofs presence
+// carries between daemons.
+func (m *Mesh) proofsLocked(p Member) Member {
+	codes := p.Rooms
+	p.Rooms = make([]string, 0, len(codes))
+	for _, c := range codes {
+		if r := m.rooms[c]; r != nil {
+			p.Rooms = append(p.Rooms, signal.MemberProof(r.key, p.Home, p.ID))
+		}
+	}
+	return p
+}
+
+// recomputeLocked marks which rooms have members anywhere in the view.
 func (m *Mesh) recomputeLocked(now time.Time) {
 	occupied := map[string]bool{}
 	for _, p := range m.viewLocked() {
 		for _, c := range p.Rooms {
 			occupied[c] = true
-			if m.rooms[c] == nil && len(m.rooms) < signal.MaxRooms {
-				m.rooms[c] = &room{code: c}
-				m.cfg.Log.Debug("Code room known", "room", c)
-			}
 		}
 	}
 	for c, r := range m.rooms {
@@ -167,57 +337,101 @@ func (m *Mesh) recomputeLocked(now time.Time) {
 	}
 }
 
-// learnLocked takes the rooms another daemon knows. Each comes with how
+// learnLocked takes the room tags a linked daemon knows, each with how
 // long that daemon has seen it empty, so the most recent use anywhere sets
-// when it expires, with no need for the clocks to agree.
+// when a room this daemon knows expires, with no need for the clocks to
+// agree.
 func (m *Mesh) learnLocked(rooms []signal.Room, now time.Time) {
-	for _, r := range rooms {
-		idle := time.Duration(r.Idle) * time.Second
-		if idle >= m.cfg.RoomTTL {
+	byTag := make(map[string]*room, len(m.rooms))
+	for _, r := range m.rooms {
+		byTag[r.tag] = r
+	}
+	for _, t := range rooms {
+		x := byTag[t.Code]
+		if x == nil || x.emptySince.IsZero() {
 			continue
 		}
-		used := now.Add(-idle)
-		x := m.rooms[r.Code]
-		switch {
-		case x == nil && len(m.rooms) < signal.MaxRooms:
-			m.rooms[r.Code] = &room{code: r.Code, emptySince: used}
-			m.cfg.Log.Debug("Code room known", "room", r.Code)
-		case x != nil && !x.emptySince.IsZero() && used.After(x.emptySince):
+		idle := time.Duration(t.Idle) * time.Second
+		if used := now.Add(-idle); idle < x.ttl(m.cfg) && used.After(x.emptySince) {
 			x.emptySince = used
 		}
 	}
 	m.recomputeLocked(now)
 }
 
-// roomsLocked lists the known rooms for presence.
+// roomsLocked lists the rooms this daemon knows for presence to linked
+// daemons: by tag, never by code.
 func (m *Mesh) roomsLocked(now time.Time) []signal.Room {
 	out := make([]signal.Room, 0, len(m.rooms))
 	for _, r := range m.rooms {
-		idle := int64(0)
-		if !r.emptySince.IsZero() {
-			idle = max(1, int64(now.Sub(r.emptySince)/time.Second))
-		}
-		out = append(out, signal.Room{Code: r.code, Idle: idle})
+		out = append(out, signal.Room{Code: r.tag, Idle: idleOf(r, now)})
 	}
 	slices.SortFunc(out, func(a, b signal.Room) int { return strings.Compare(a.Code, b.Code) })
 	return out
 }
 
-// Expire forgets the rooms that have been empty for the room TTL.
+// idleOf is how many seconds room r has been empty: 0 while somebody is
+// in it, at least 1 once empty.
+func idleOf(r *room, now time.Time) int64 {
+	if r.emptySince.IsZero() {
+		return 0
+	}
+	return max(1, int64(now.Sub(r.emptySince)/time.Second))
+}
+
+// Expire forgets the rooms that have been empty for their time to live.
 func (m *Mesh) Expire() {
 	now := time.Now()
 	m.mu.Lock()
 	m.recomputeLocked(now)
 	gone := 0
 	for c, r := range m.rooms {
-		if !r.emptySince.IsZero() && now.Sub(r.emptySince) >= m.cfg.RoomTTL {
+		if !r.emptySince.IsZero() && now.Sub(r.emptySince) >= r.ttl(m.cfg) {
 			delete(m.rooms, c)
 			gone++
 		}
 	}
 	m.mu.Unlock()
+	m.limiter.prune(now)
 	if gone > 0 {
 		m.cfg.Log.Debug("Empty rooms expired", "rooms", gone)
 		m.publish(true)
+	}
+}
+
+// limiter allows each source address a burst of attempts, then one per
+// interval.
+type limiter struct {
+	burst int
+	every time.Duration
+	mu    sync.Mutex
+	seen  map[netip.Prefix]time.Time // when the source's allowance is full again
+}
+
+func (l *limiter) allow(src netip.Prefix, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seen == nil {
+		l.seen = make(map[netip.Prefix]time.Time)
+	}
+	full := l.seen[src]
+	if full.Before(now) {
+		full = now
+	}
+	if full.Sub(now) > time.Duration(l.burst-1)*l.every {
+		return false
+	}
+	l.seen[src] = full.Add(l.every)
+	return true
+}
+
+// prune forgets sources whose allowance is full again.
+func (l *limiter) prune(now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for src, full := range l.seen {
+		if full.Before(now) {
+			delete(l.seen, src)
+		}
 	}
 }

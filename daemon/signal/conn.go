@@ -30,6 +30,8 @@ type Conn struct {
 	done  chan struct{}
 	qonce sync.Once
 	queue chan Message
+	ronce sync.Once
+	ready chan struct{} // closed once queued messages may go out
 }
 
 // queueLen is how far a peer may fall behind queued messages before it is
@@ -37,7 +39,7 @@ type Conn struct {
 const queueLen = 256
 
 func newConn(ws *websocket.Conn) *Conn {
-	c := &Conn{ws: ws, done: make(chan struct{})}
+	c := &Conn{ws: ws, done: make(chan struct{}), ready: make(chan struct{})}
 	// One byte of slack so an oversized message is reported as too large by
 	// Decode instead of as a broken socket.
 	ws.SetReadLimit(MaxMessageBytes + 1024)
@@ -109,7 +111,16 @@ func (c *Conn) Queue(m Message) error {
 	}
 }
 
+// Ready lets queued messages go out. A hub calls it once its welcome is
+// sent, so nothing queued for a new peer meanwhile overtakes the welcome.
+func (c *Conn) Ready() { c.ronce.Do(func() { close(c.ready) }) }
+
 func (c *Conn) drain() {
+	select {
+	case <-c.done:
+		return
+	case <-c.ready:
+	}
 	for {
 		select {
 		case <-c.done:
@@ -247,6 +258,7 @@ func Dial(ctx context.Context, addr string, hello Message, prove Prover) (*Conn,
 	}
 	switch m.Type {
 	case TypeWelcome:
+		c.Ready()
 		return c, m, nil
 	case TypeError:
 		c.Close()

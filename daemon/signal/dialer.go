@@ -13,16 +13,17 @@ type Dialer struct {
 	hello Message
 	prove Prover
 
-	mu     sync.Mutex
-	conns  map[string]*dialed // by address
-	closed bool
-	wg     sync.WaitGroup // readers
+	mu      sync.Mutex
+	conns   map[string]*dialed       // by address
+	dialing map[string]chan struct{} // closed when the dial to the address ends
+	closed  bool
+	wg      sync.WaitGroup // readers
 }
 
 // NewDialer returns a Dialer that introduces itself with hello, proving the
 // device ID it claims with prove. It can be used at once; Run only ends it.
 func NewDialer(hello Message, prove Prover) *Dialer {
-	return &Dialer{hello: hello, prove: prove, conns: make(map[string]*dialed)}
+	return &Dialer{hello: hello, prove: prove, conns: make(map[string]*dialed), dialing: make(map[string]chan struct{})}
 }
 
 // dialed is one connection to a hub and the transfers subscribed to it.
@@ -76,34 +77,50 @@ func (d *Dialer) Open(ctx context.Context, addr, conn string) (*Subscription, er
 }
 
 // connection returns the live connection to addr, dialing one if needed.
+// One dial to an address at a time: the hub keeps only the newest
+// connection of a device, so a second dial would close the first.
 func (d *Dialer) connection(ctx context.Context, addr string) (*dialed, error) {
-	d.mu.Lock()
-	c := d.liveLocked(addr)
-	closed := d.closed
-	d.mu.Unlock()
-	switch {
-	case closed:
-		return nil, ErrDialerStopped
-	case c != nil:
-		return c, nil
+	for {
+		d.mu.Lock()
+		c := d.liveLocked(addr)
+		closed := d.closed
+		wait := d.dialing[addr]
+		if c == nil && !closed && wait == nil {
+			d.dialing[addr] = make(chan struct{})
+		}
+		d.mu.Unlock()
+		switch {
+		case closed:
+			return nil, ErrDialerStopped
+		case c != nil:
+			return c, nil
+		case wait != nil:
+			select {
+			case <-wait:
+				continue // the other dial ended: use its connection, or dial
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		return d.dial(ctx, addr)
 	}
+}
+
+// dial connects to addr for connection, which has marked it as dialing.
+func (d *Dialer) dial(ctx context.Context, addr string) (*dialed, error) {
 	conn, welcome, err := Dial(ctx, addr, d.hello, d.prove)
-	if err != nil {
-		return nil, err
-	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed {
+	close(d.dialing[addr])
+	delete(d.dialing, addr)
+	switch {
+	case err != nil:
+		return nil, err
+	case d.closed:
 		conn.Close()
 		return nil, ErrDialerStopped
 	}
-	if other := d.liveLocked(addr); other != nil {
-		// Another transfer dialed at the same time: share its connection,
-		// since the hub keeps only the newest one per device anyway.
-		conn.Close()
-		return other, nil
-	}
-	c = &dialed{d: d, addr: addr, conn: conn, welcome: welcome, subs: make(map[string]chan Message)}
+	c := &dialed{d: d, addr: addr, conn: conn, welcome: welcome, subs: make(map[string]chan Message)}
 	d.conns[addr] = c
 	d.wg.Go(c.read)
 	return c, nil

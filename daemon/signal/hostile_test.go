@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -183,6 +184,7 @@ func TestQueueFallsBehind(t *testing.T) {
 			return
 		}
 		c := newConn(ws)
+		c.Ready()
 		conns <- c
 		<-c.Done()
 	}))
@@ -206,5 +208,38 @@ func TestQueueFallsBehind(t *testing.T) {
 	m, code := readRefusal(t, ws)
 	if m.Code != proto.CodeBusy || !strings.Contains(m.Text, "fell") || code != websocket.CloseTryAgainLater {
 		t.Fatalf("the peer was told %+v, close %d; want busy and close 1013", m, code)
+	}
+}
+
+// TestDialerDialsOnce: transfers that start at once to one address share
+// one connection; two would make the hub close the first.
+func TestDialerDialsOnce(t *testing.T) {
+	hub, _, addr := startHub(t)
+	peer := newIdentity(t)
+	dialer := NewDialer(Message{From: peer.ID.String()}, peer.Sign)
+	subs := make([]*Subscription, 8)
+	errs := make(chan error, len(subs))
+	for i := range subs {
+		go func() {
+			var err error
+			subs[i], err = dialer.Open(context.Background(), addr, fmt.Sprintf("t%d", i))
+			errs <- err
+		}()
+	}
+	for range subs {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, s := range subs {
+		if s.c != subs[0].c {
+			t.Fatalf("transfer %d dialed a connection of its own", i)
+		}
+		if err := hub.Send(peer.ID.String(), Message{Type: TypeBye, Conn: s.id}); err != nil {
+			t.Fatal(err)
+		}
+		if m, ok := <-s.C; !ok || m.Conn != s.id {
+			t.Fatalf("transfer %d got %+v, %v", i, m, ok)
+		}
 	}
 }

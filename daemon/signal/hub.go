@@ -68,6 +68,8 @@ type HubConfig struct {
 	// have their own places, so browsers filling theirs never keep a daemon
 	// out.
 	MaxDaemons, PerSourceDaemons int
+	// HelloWait is how long a new connection has to say hello; 0 means 5 s.
+	HelloWait time.Duration
 }
 
 // DeviceHeader, on the WebSocket upgrade, says a daemon is connecting: it
@@ -112,12 +114,12 @@ func (p *pool) give(src netip.Prefix) {
 	}
 }
 
-// source is the address a request came from: the host for IPv4, its /64
+// Source is the address a connection came from: the host for IPv4, its /64
 // for IPv6, where one host can hold a whole prefix.
-func source(remote string) netip.Prefix {
+func Source(remote string) netip.Prefix {
 	ap, err := netip.ParseAddrPort(remote)
 	if err != nil {
-		return netip.Prefix{}
+		return netip.PrefixFrom(netip.IPv4Unspecified(), 32) // all unknown sources share one place
 	}
 	a := ap.Addr().Unmap()
 	if a.Is4() {
@@ -141,6 +143,9 @@ func NewHub(cfg HubConfig) *Hub {
 	}
 	if cfg.PerSourceDaemons == 0 {
 		cfg.PerSourceDaemons = 8
+	}
+	if cfg.HelloWait == 0 {
+		cfg.HelloWait = 5 * time.Second
 	}
 	return &Hub{
 		cfg:     cfg,
@@ -168,12 +173,9 @@ func (h *Hub) Send(id string, m Message) error {
 	return c.Send(m)
 }
 
-// helloWait is how long a new connection has to say hello.
-var helloWait = 5 * time.Second
-
 // ServeHTTP upgrades the request and serves the peer until it leaves.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	src := source(r.RemoteAddr)
+	src := Source(r.RemoteAddr)
 	daemon := r.Header.Get(DeviceHeader) != ""
 	p := &h.guests
 	if daemon {
@@ -204,7 +206,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// A connection that does not say hello soon holds a place for nothing:
 	// close it, however well it answers pings.
-	late := time.AfterFunc(helloWait, func() { c.Close() })
+	late := time.AfterFunc(h.cfg.HelloWait, func() { c.Close() })
 	hello, err := c.Read()
 	late.Stop()
 	switch {
@@ -287,6 +289,7 @@ func (h *Hub) serveSession(peer Peer, c *Conn, welcome Message) {
 		s.Close()
 		return
 	}
+	c.Ready()
 	s.Started()
 	c.Serve(s, h.cfg.Log.With("peer", peer.ID, "kind", peer.Kind))
 }

@@ -75,7 +75,9 @@ type Message struct {
 }
 
 // Member is a peer in presence: a daemon or a guest, the daemon it is
-// connected to, and the code rooms it is in.
+// connected to, and the code rooms it is in. Between daemons a room is
+// named by the member's proof (MemberProof); to a guest, by its code, and
+// only for the rooms the guest is in itself.
 type Member struct {
 	ID    string   `json:"id"`
 	Name  string   `json:"name"`
@@ -85,7 +87,8 @@ type Member struct {
 }
 
 // Room is a code room a daemon knows, and for how many seconds it has been
-// empty (0 while somebody is in it).
+// empty (0 while somebody is in it). Between daemons Code is the room's tag
+// (RoomTag), never its code.
 type Room struct {
 	Code string `json:"code"`
 	Idle int64  `json:"idle"`
@@ -219,13 +222,13 @@ func (m *Message) validatePresence() error {
 			return proto.Errorf(proto.CodeTooLarge, "a member is in more than %d rooms", MaxMemberRooms)
 		}
 		for _, r := range p.Rooms {
-			if !ValidRoomCode(r) {
+			if !ValidRoomCode(r) && !ValidRoomToken(r) {
 				return proto.Errorf(proto.CodeBadMessage, "bad room code %q", r)
 			}
 		}
 	}
 	for _, r := range m.Rooms {
-		if !ValidRoomCode(r.Code) || r.Idle < 0 {
+		if !ValidRoomCode(r.Code) && !ValidRoomToken(r.Code) || r.Idle < 0 {
 			return proto.Errorf(proto.CodeBadMessage, "bad room %q", r.Code)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"reflect"
 	"strings"
@@ -372,13 +373,13 @@ func TestHubWithoutHandler(t *testing.T) {
 }
 
 // TestHubClosesSilentConnections: a connection that never says hello is
-// closed after helloWait, though it answers every ping, and the place it
+// closed after HelloWait, though it answers every ping, and the place it
 // held in the hub is free again.
 func TestHubClosesSilentConnections(t *testing.T) {
-	saved := helloWait
-	helloWait = 200 * time.Millisecond
-	defer func() { helloWait = saved }()
-	hub, _, addr := startHub(t)
+	hub := NewHub(HubConfig{ID: "HUB", Log: slog.New(slog.DiscardHandler), HelloWait: 200 * time.Millisecond})
+	srv := httptest.NewServer(hub)
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
 	ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+HubPath, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -40,6 +40,9 @@ type Rooms interface {
 	// Room returns the room with the code as a person typed it; an
 	// unknown or malformed code is an error that Is ErrNotFound.
 	Room(code string) (api.Room, error)
+	// Normal returns the code as a person typed it the way the wire
+	// spells it, and whether it is a room code at all.
+	Normal(code string) (string, bool)
 	Create() (api.Room, error)
 	Join(code string) (api.Room, error)
 	Leave(code string) error

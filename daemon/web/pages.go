@@ -13,22 +13,30 @@ import (
 
 // roomPages serves /r/CODE, the page a join link or QR code opens: the
 // guest page, opened in that room. And /r/CODE/qr.svg, the QR code of the
-// link. Anyone on the network may load them.
+// link. Anyone on the network may load them. Neither says whether the room
+// exists: the page's join does, through the hub, which limits how many
+// codes an address may try.
 func (s *Server) roomPages() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /r/{code}", func(w http.ResponseWriter, r *http.Request) {
-		room, err := s.cfg.Rooms.Room(r.PathValue("code"))
-		if err != nil {
+		code, ok := s.cfg.Rooms.Normal(r.PathValue("code"))
+		if !ok {
 			s.render(w, http.StatusNotFound, "guest.html", guestPage{Name: s.cfg.Name, Room: r.PathValue("code"), Missing: true})
 			return
 		}
-		s.render(w, http.StatusOK, "guest.html", guestPage{Name: s.cfg.Name, Room: room.Code})
+		s.render(w, http.StatusOK, "guest.html", guestPage{Name: s.cfg.Name, Room: code})
 	})
 	mux.HandleFunc("GET /r/{code}/qr.svg", func(w http.ResponseWriter, r *http.Request) {
-		room, err := s.cfg.Rooms.Room(r.PathValue("code"))
-		if err != nil {
-			http.Error(w, "no such room", http.StatusNotFound)
+		code, ok := s.cfg.Rooms.Normal(r.PathValue("code"))
+		if !ok {
+			http.Error(w, "that is not a room code", http.StatusNotFound)
 			return
+		}
+		room := api.Room{Code: code}
+		if loopbackAddr(r.RemoteAddr) {
+			if known, err := s.cfg.Rooms.Room(code); err == nil {
+				room = known // with its links at the LAN addresses
+			}
 		}
 		svg, err := QRSVG(pageLink(r, room))
 		if err != nil {

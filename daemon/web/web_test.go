@@ -34,6 +34,11 @@ type fakeRooms struct {
 	rooms map[string]api.Room
 }
 
+func (fakeRooms) Normal(code string) (string, bool) {
+	code = strings.ToUpper(code)
+	return code, len(code) == 8 && strings.Trim(code, "ABCDEFGHJKMNPQRSTUVWXYZ23456789") == ""
+}
+
 func (f fakeRooms) Room(code string) (api.Room, error) {
 	r, ok := f.rooms[strings.ToUpper(code)]
 	if !ok {
@@ -49,7 +54,7 @@ func testServer(t *testing.T) (*Server, *fakeTransfers) {
 		"index.html": {Data: []byte(`dashboard`)},
 		"style.css":  {Data: []byte("body{}")},
 	}
-	rooms := fakeRooms{rooms: map[string]api.Room{"ABCDEF": {Code: "ABCDEF", Link: "http://192.0.2.5:7466/r/ABCDEF",
+	rooms := fakeRooms{rooms: map[string]api.Room{"ABCDEFGH": {Code: "ABCDEFGH", Link: "http://192.0.2.5:7466/r/ABCDEFGH",
 		Members: []api.Member{{Name: "<b>Phone</b>", Kind: api.KindGuest}}}}}
 	s := New(Config{
 		Name: "laptop", HubPath: "/ws", UI: ui, Log: slog.New(slog.DiscardHandler),
@@ -142,8 +147,8 @@ func TestPages(t *testing.T) {
 		h.ServeHTTP(w, r)
 		return w
 	}
-	w := get("/r/abcdef", "192.0.2.9:4000")
-	if w.Code != 200 || w.Body.String() != "guest page of laptop in room [ABCDEF] missing=false" {
+	w := get("/r/abcdefgh", "192.0.2.9:4000")
+	if w.Code != 200 || w.Body.String() != "guest page of laptop in room [ABCDEFGH] missing=false" {
 		t.Fatalf("room page: %d %s", w.Code, w.Body)
 	}
 	if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe") {
@@ -158,7 +163,16 @@ func TestPages(t *testing.T) {
 	if w := get("/", "127.0.0.1:4000"); w.Code != 200 || w.Body.String() != "dashboard" {
 		t.Errorf("/ from this computer: %d %s", w.Code, w.Body)
 	}
+	// A room this daemon does not know looks the same from the network:
+	// the page's join, limited per address, is what says.
+	if w := get("/r/WXYZ2345", "192.0.2.9:4000"); w.Code != 200 || w.Body.String() != "guest page of laptop in room [WXYZ2345] missing=false" {
+		t.Errorf("a room not known here: %d %s", w.Code, w.Body)
+	}
 	w = get("/r/ABCDEF/qr.svg", "192.0.2.9:4000")
+	if w.Code != 404 {
+		t.Errorf("QR code of what is not a code: %d", w.Code)
+	}
+	w = get("/r/ABCDEFGH/qr.svg", "192.0.2.9:4000")
 	if w.Code != 200 || w.Header().Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(w.Body.String(), "<svg") {
 		t.Errorf("QR code: %d %v", w.Code, w.Header())
 	}

@@ -7,11 +7,11 @@ import { visible, guestName, normalizeCode } from '../js/guest/people.js';
 // people.js
 
 const MEMBERS = [
-  { id: 'g-self', name: 'Me', kind: 'guest', rooms: ['ABC234'] },
-  { id: 'g-zoe', name: 'Zoe', kind: 'guest', rooms: ['ABC234'] },
+  { id: 'g-self', name: 'Me', kind: 'guest', rooms: ['ABCD2345'] },
+  { id: 'g-zoe', name: 'Zoe', kind: 'guest', rooms: ['ABCD2345'] },
   { id: 'd-studio', name: 'studio', kind: 'daemon', rooms: [] },
-  { id: 'g-anna', name: 'Anna', kind: 'guest', rooms: ['XYZ789', 'ABC234'] },
-  { id: 'd-attic', name: 'attic', kind: 'daemon', rooms: ['ABC234'] },
+  { id: 'g-anna', name: 'Anna', kind: 'guest', rooms: ['WXYZ6789', 'ABCD2345'] },
+  { id: 'd-attic', name: 'attic', kind: 'daemon', rooms: ['ABCD2345'] },
   { id: 'g-bob', name: 'bob', kind: 'guest' },
 ];
 
@@ -24,8 +24,8 @@ test('visible: nearby is everyone but me, daemons first, then by name', () => {
 
 test('visible: a code room shows only its members', () => {
   // Guards: the room filter, members without rooms, daemons in rooms.
-  assert.deepEqual(visible(MEMBERS, 'g-self', 'ABC234').map((m) => m.id), ['d-attic', 'g-anna', 'g-zoe']);
-  assert.deepEqual(visible(MEMBERS, 'g-self', 'XYZ789').map((m) => m.id), ['g-anna']);
+  assert.deepEqual(visible(MEMBERS, 'g-self', 'ABCD2345').map((m) => m.id), ['d-attic', 'g-anna', 'g-zoe']);
+  assert.deepEqual(visible(MEMBERS, 'g-self', 'WXYZ6789').map((m) => m.id), ['g-anna']);
   assert.deepEqual(visible(MEMBERS, 'g-self', 'QQQQQQ'), []);
   assert.deepEqual(visible([], 'g-self', ''), []);
 });
@@ -43,18 +43,18 @@ test('guestName picks an adjective and an animal from two bytes', () => {
 });
 
 test('normalizeCode takes a code in any case, with spaces or dashes', () => {
-  // Guards: docs/protocol.md "Code rooms": 6 characters of
+  // Guards: docs/protocol.md "Code rooms": 8 characters of
   // ABCDEFGHJKMNPQRSTUVWXYZ23456789, typed in any case with spaces or dashes.
-  assert.equal(normalizeCode('ABC234'), 'ABC234');
-  assert.equal(normalizeCode('abc234'), 'ABC234');
-  assert.equal(normalizeCode(' abc-234 '), 'ABC234');
-  assert.equal(normalizeCode('a b\tc-2-3\n4'), 'ABC234');
-  assert.equal(normalizeCode('XYZ789'), 'XYZ789');
+  assert.equal(normalizeCode('ABCD2345'), 'ABCD2345');
+  assert.equal(normalizeCode('abcd2345'), 'ABCD2345');
+  assert.equal(normalizeCode(' abcd-2345 '), 'ABCD2345');
+  assert.equal(normalizeCode('a b\tc d-2-3\n45'), 'ABCD2345');
+  assert.equal(normalizeCode('WXYZ6789'), 'WXYZ6789');
 });
 
 test('normalizeCode refuses what is not a code', () => {
   // Guards: length and alphabet (no 0, O, 1, I or L), other separators.
-  for (const s of ['', 'ABC23', 'ABC2345', 'ABC230', 'ABC23O', 'ABC231', 'ABC23I', 'ABC23L', 'abc23l', 'ABC.234', 'ABC_234', 'ÄBC234', null, undefined, 123456]) {
+  for (const s of ['', 'ABCD234', 'ABCD23456', 'ABCD2340', 'ABCD234O', 'ABCD2341', 'ABCD234I', 'ABCD234L', 'abcd234l', 'ABCD.2345', 'ABCD_2345', 'ÄBCD2345', null, undefined, 12345678]) {
     assert.equal(normalizeCode(s), '', JSON.stringify(s));
   }
 });

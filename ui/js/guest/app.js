@@ -266,7 +266,7 @@ function wire() {
   document.getElementById('join-form').addEventListener('submit', (e) => {
     e.preventDefault();
     const code = normalizeCode(e.target.elements.code.value);
-    if (!code) return say('room-note', 'A room code is 6 letters and digits, like ABC234.');
+    if (!code) return say('room-note', 'A room code is 8 letters and digits, like ABCD2345.');
     hub.send({ type: 'join', room: code });
   });
   document.getElementById('message-form').addEventListener('submit', (e) => {
@@ -309,6 +309,13 @@ function wire() {
       'no-room': `There is no room ${m.room || ''} on this network: check the code; a room ends an hour after its last member leaves.`,
       'room-full': 'That room is full (50 members).',
     }[m.code];
+    if (m.room && m.room === state.room && m.code !== 'no-peer') {
+      // A room the page was opened in (a link, a reload) that it could not
+      // join: back to the nearby room.
+      state.room = '';
+      if (location.pathname !== '/') history.replaceState(null, '', '/');
+      render();
+    }
     if (words) return say('room-note', words);
     if (m.code === 'no-peer') return say('messages-note', 'That person has left.');
     say('room-note', m.text || m.code);
@@ -325,7 +332,7 @@ if (typeof RTCPeerConnection === 'undefined') {
   p.hidden = false;
   p.textContent = 'This browser cannot make direct connections (WebRTC). Open this page in a current Firefox, Chrome, Edge or Safari.';
 }
-if (body.dataset.missing === 'true') say('room-note', `There is no room ${body.dataset.room} on this network: check the code; a room ends an hour after its last member leaves.`);
+if (body.dataset.missing === 'true') say('room-note', `${body.dataset.room} is not a room code: a code is 8 letters and digits, like ABCD2345.`);
 else if (body.dataset.room) state.room = body.dataset.room;
 wire();
 render();

@@ -19,5 +19,5 @@ export function guestName(bytes) {
 /** normalizeCode turns what a person typed into a room code, or '' if it is not one. */
 export function normalizeCode(s) {
   const c = String(s).toUpperCase().replace(/[\s-]/g, '');
-  return /^[ABCDEFGHJKMNPQRSTUVWXYZ23456789]{6}$/.test(c) ? c : '';
+  return /^[ABCDEFGHJKMNPQRSTUVWXYZ23456789]{8}$/.test(c) ? c : '';
 }
