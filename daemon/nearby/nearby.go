@@ -200,6 +200,23 @@ func (n *Devices) Get(id identity.ID) (discovery.Peer, bool) { return n.table.Ge
 // Remove drops a device from the table: it is most likely gone.
 func (n *Devices) Remove(id identity.ID) { n.table.Remove(id.String()) }
 
+// Locate returns where device id's hub is now, in the order to try the
+// addresses: those it proved its ID at, then those that answered as it,
+// then those not asked yet, then those that did not answer; none when it
+// is not nearby or every address is flagged. A transfer asks at every new
+// session, so that it follows a device that came back elsewhere.
+func (n *Devices) Locate(id identity.ID) []string {
+	p, ok := n.Get(id)
+	if !ok {
+		return nil
+	}
+	out := make([]string, 0, len(p.Hubs))
+	for _, h := range p.Hubs {
+		out = append(out, h.Addr.String())
+	}
+	return out
+}
+
 // Addr returns where device id is reached, or why it cannot be.
 func (n *Devices) Addr(id identity.ID) (string, error) {
 	p, ok := n.Get(id)

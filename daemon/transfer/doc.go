@@ -12,7 +12,14 @@
 // a hub address through the shared connections of a signal.Dialer, or
 // ThroughMesh to a peer ID through anything that can Send (the mesh). Every
 // incoming session is answered through the Reply of the signal.Peer that
-// offered it.
+// offered it. A direct transfer follows its device rather than its
+// address: once it knows the device ID, each new session asks
+// Config.Locate where that device is now, and Config.Relay (the mesh) last.
+//
+// A receiver keeps what an interrupted transfer holds while it can resume:
+// a new offer of the same files from the same sender continues it, and the
+// owner's Clean, or Config.KeepInterrupted without anything arriving,
+// removes it (incoming_held.go).
 //
 // It sees signaling messages, the downloads folder (package store, through
 // a Placement per transfer), a States store for resume state and a

@@ -129,6 +129,9 @@ type nodeOpts struct {
 	// perAddr and history set Config.PendingPerAddr and Config.History.
 	perAddr int
 	history int
+	// locate and keep set Config.Locate and Config.KeepInterrupted.
+	locate func(identity.ID) []string
+	keep   time.Duration
 }
 
 func startNode(t *testing.T, o nodeOpts) *node {
@@ -170,12 +173,14 @@ func startNode(t *testing.T, o nodeOpts) *node {
 			n.mu.Unlock()
 			return o.autoAccept
 		},
-		Trusted:        o.trusted,
-		PendingTTL:     o.pendingTTL,
-		ResumeFor:      time.Minute,
-		PendingPerAddr: o.perAddr,
-		History:        o.history,
-		Log:            log,
+		Trusted:         o.trusted,
+		PendingTTL:      o.pendingTTL,
+		ResumeFor:       time.Minute,
+		PendingPerAddr:  o.perAddr,
+		History:         o.history,
+		Log:             log,
+		Locate:          o.locate,
+		KeepInterrupted: o.keep,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -32,6 +32,9 @@ type incoming struct {
 	mu        sync.Mutex
 	state     State
 	code, err string
+	// own tells an end the owner caused in the owner's words; err
+	// keeps what the sender is told.
+	own       string
 	count     int // entries announced by the offer
 	entries   []Entry
 	size      int   // of the entries so far, as MaxManifestBytes counts it
@@ -52,6 +55,13 @@ type incoming struct {
 	started   time.Time
 	updated   time.Time
 	assembled bool
+	// checkHeld is the sender's offer's: it checks the sha256 of what an
+	// accept says is held (Control.CheckHeld).
+	checkHeld bool
+	// unreported is set on a transfer that continues an earlier one
+	// (adopt): its sender has not heard file-ok for the files the earlier
+	// one completed.
+	unreported bool
 }
 
 type inFile struct {
@@ -61,6 +71,14 @@ type inFile struct {
 	want  string // SHA-256 from file-end
 	final string
 	done  bool
+	// restartable is set when an accept gave the sha256 of the held
+	// bytes: until the next chunk, a chunk at offset 0 starts the file
+	// over (the sender's copy differs).
+	restartable bool
+	// disk is the size of the part file when it was last looked at while
+	// closed (after a restart): a killed daemon leaves more there than
+	// held counts. It is 0 once the part is opened.
+	disk int64
 }
 
 func newIncoming(m *Manager, id string, peer Peer, addr string) *incoming {
@@ -92,12 +110,16 @@ func (t *incoming) info() Info {
 		Bytes: t.total, Done: t.received, Verified: t.verified,
 		Code: t.code, Error: t.err, Resumed: append([]int64(nil), t.resumed...), Started: t.started, Updated: t.updated,
 	}
+	if t.own != "" {
+		in.Error = t.own
+	}
 	if t.kept != nil {
-		in.Files, in.Items = t.kept.files, slices.Clone(t.kept.items)
+		in.Files, in.Items, in.Tops = t.kept.files, slices.Clone(t.kept.items), t.kept.tops
 		return in
 	}
-	in.Files, in.Items = t.fileCount(), t.items()
+	in.Files, in.Items, in.Tops = t.fileCount(), t.items(), countTops(t.entries)
 	in.atPosition(t.entries, t.received)
+	in.Held = t.heldBytes()
 	return in
 }
 
@@ -125,6 +147,7 @@ func (t *incoming) items() []string {
 // ended transfers. Call with t.mu held.
 func (t *incoming) retire() {
 	t.kept = keep(t.fileCount(), t.items())
+	t.kept.tops = countTops(t.entries)
 	t.entries, t.placed, t.files, t.size = nil, nil, nil, 0
 	t.err = clip(t.err, maxTextBytes)
 	t.m.ended.Store(true)
@@ -146,6 +169,7 @@ func (t *incoming) offer(rs *rsession, c Control) {
 	t.mu.Lock()
 	old := t.sess
 	t.sess = rs
+	t.checkHeld = c.CheckHeld
 	if old != nil && old != rs {
 		defer old.close()
 	}
@@ -236,16 +260,26 @@ func (t *incoming) failWith(pe *proto.Error) {
 // end moves the transfer to a final state and removes what it wrote that
 // is not finished: part files and the resume state. Files already verified
 // stay.
-func (t *incoming) end(state State, pe *proto.Error) {
+func (t *incoming) end(state State, pe *proto.Error) { t.endAs(state, pe, "") }
+
+// endAs is end for an end the owner caused: own says it in the owner's
+// words ("you declined the transfer"), while pe keeps what the sender is
+// told, also when it reconnects later.
+func (t *incoming) endAs(state State, pe *proto.Error, own string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.endLocked(state, pe, own)
+}
+
+// endLocked is endAs with t.mu held.
+func (t *incoming) endLocked(state State, pe *proto.Error, own string) {
 	if t.state.Final() {
 		return
 	}
 	if t.expiry != nil {
 		t.expiry.Stop()
 	}
-	t.state, t.code, t.err = state, pe.Code, pe.Text
+	t.state, t.code, t.err, t.own = state, pe.Code, pe.Text, own
 	t.updated = time.Now()
 	for i := range t.files {
 		if p := t.files[i].part; p != nil {

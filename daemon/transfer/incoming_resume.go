@@ -32,13 +32,75 @@ func (t *incoming) resume(rs *rsession) {
 			t.open--
 		}
 	}
+	if t.unreported {
+		t.reportDone(rs)
+	}
+	t.extend(k)
+	accept := Control{Type: MsgAccept, File: k, Offset: t.files[k].held}
+	if accept.SHA256 = t.heldSum(k); accept.SHA256 != "" {
+		t.files[k].restartable = true
+	}
 	if t.state == StateInterrupted || len(t.resumed) > 0 || t.received > 0 {
 		t.resumed = append(t.resumed, t.received)
 	}
 	t.state = StateActive
 	t.updated = time.Now()
 	t.noted = time.Time{} // the first bytes after this are news
-	rs.sendControl(Control{Type: MsgAccept, File: k, Offset: t.files[k].held})
+	rs.sendControl(accept)
+}
+
+// extend takes up the bytes of file k that this daemon wrote past its last
+// checkpoint before it was killed, when the sender checks what an accept
+// says is held: if they are not the sender's, it sends the file from its
+// start. Call with t.mu held.
+func (t *incoming) extend(k int) {
+	f := &t.files[k]
+	if !t.checkHeld || f.done || f.part != nil || t.place == nil || f.held != f.cp.Held {
+		return
+	}
+	cp, err := t.place.Extend(k, t.entries[k].Size, f.cp)
+	if err != nil {
+		t.m.cfg.Log.Debug("Cannot read past the checkpoint", "transfer", t.id, "file", k, "err", err)
+		return
+	}
+	if cp.Held > f.held {
+		t.m.cfg.Log.Info("Holding bytes written after the last checkpoint", "transfer", t.id, "file", k, "checkpoint", f.held, "held", cp.Held)
+		t.received += cp.Held - f.held
+		f.held, f.cp = cp.Held, cp
+	}
+}
+
+// heldSum returns the SHA-256 (hex) of the bytes held of file k, "" when
+// it holds none or the hash state is not at hand. Call with t.mu held.
+func (t *incoming) heldSum(k int) string {
+	f := &t.files[k]
+	switch {
+	case f.held == 0 || f.done:
+		return ""
+	case f.part != nil && f.part.Held() == f.held:
+		return f.part.Sum()
+	case f.part == nil && f.cp.Held == f.held:
+		sum, _ := f.cp.Sum()
+		return sum
+	}
+	return ""
+}
+
+// restart starts file over at the sender's word: it found that what this
+// daemon held of it is not its file's start. Call with t.mu held.
+func (t *incoming) restart(file int) {
+	f := &t.files[file]
+	t.m.cfg.Log.Info("The sender's file differs from what was held; starting it over", "transfer", t.id, "file", file, "held", f.held)
+	if f.part != nil {
+		f.part.Close()
+		f.part = nil
+		t.open--
+	}
+	t.received -= f.held
+	f.held, f.cp = 0, store.Checkpoint{}
+	// Saved before the part file is cut, so a crash in between leaves a
+	// state that starts the file over too.
+	t.save()
 }
 
 func (t *incoming) firstIncomplete() int {
@@ -81,6 +143,9 @@ type saved struct {
 	Files       []savedFile `json:"files"`
 	Verified    int         `json:"verified"`
 	Started     time.Time   `json:"started"`
+	// Updated is when the transfer last changed: what the sweep of old
+	// interrupted transfers (Config.KeepInterrupted) goes by.
+	Updated time.Time `json:"updated,omitzero"`
 }
 
 type savedFile struct {
@@ -92,7 +157,7 @@ type savedFile struct {
 // save writes the resume state. Call with t.mu held.
 func (t *incoming) save() error {
 	s := saved{ID: t.id, Peer: t.peer.ID, Fingerprint: t.peer.Fingerprint, PeerName: t.peer.Name,
-		Entries: t.entries, Placed: t.placed, Files: make([]savedFile, len(t.files)), Verified: t.verified, Started: t.started}
+		Entries: t.entries, Placed: t.placed, Files: make([]savedFile, len(t.files)), Verified: t.verified, Started: t.started, Updated: t.updated}
 	if t.peer.Guest {
 		s.PeerKind = KindGuest
 	}
@@ -142,6 +207,9 @@ func (m *Manager) loadIncoming(id string) (*incoming, error) {
 	t := newIncoming(m, id, peer, "")
 	t.state, t.assembled = StateInterrupted, true
 	t.count, t.entries, t.placed, t.place, t.verified, t.started = len(s.Entries), s.Entries, s.Placed, place, s.Verified, s.Started
+	if !s.Updated.IsZero() {
+		t.updated = s.Updated
+	}
 	t.files = make([]inFile, len(s.Files))
 	for i, f := range s.Files {
 		t.files[i] = inFile{cp: f.CP, held: f.CP.Held, final: f.Final, done: f.Done}
@@ -151,6 +219,16 @@ func (m *Manager) loadIncoming(id string) (*incoming, error) {
 			t.received += f.CP.Held
 		}
 		t.total += t.entries[i].Size
+	}
+	for i := range t.files {
+		if !t.files[i].done {
+			t.files[i].disk = place.PartSize(i)
+		}
+	}
+	if s.Updated.IsZero() {
+		// Saved by a version that did not say when: its age counts
+		// from now.
+		t.save()
 	}
 	return t, nil
 }

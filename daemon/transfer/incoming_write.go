@@ -48,8 +48,12 @@ func (t *incoming) write(rs *rsession, file int, off int64, payload []byte) *pro
 		return proto.Errorf(proto.CodeBadOffset, "chunk for %s, which is already complete", e.Path)
 	}
 	if off != f.held {
-		return proto.Errorf(proto.CodeBadOffset, "chunk for %s at offset %d; expected offset %d", e.Path, off, f.held)
+		if off != 0 || !f.restartable {
+			return proto.Errorf(proto.CodeBadOffset, "chunk for %s at offset %d; expected offset %d", e.Path, off, f.held)
+		}
+		t.restart(file)
 	}
+	f.restartable = false
 	if off+int64(len(payload)) > e.Size {
 		return proto.Errorf(proto.CodeTooManyBytes, "more bytes than announced for %s (%d bytes)", e.Path, e.Size)
 	}
@@ -65,7 +69,7 @@ func (t *incoming) write(rs *rsession, file int, off int64, payload []byte) *pro
 			p.Close()
 			return proto.Errorf(proto.CodeStorage, "the unfinished %s changed on disk during the transfer", t.placed[file])
 		}
-		f.part = p
+		f.part, f.disk = p, 0
 		t.open++
 	}
 	if _, err := f.part.Write(payload); err != nil {

@@ -63,7 +63,7 @@ type Info struct {
 	Done      int64    `json:"done"` // bytes the receiver holds
 	Sent      int64    `json:"sent"` // bytes put on the wire, resends included (out only)
 	Verified  int      `json:"verified"`
-	Items     []string `json:"items,omitempty"` // up to 20 names, final names once they are known
+	Items     []string `json:"items,omitempty"` // up to 20 names: as saved here (in) once known, as sent (out)
 	Code      string   `json:"code,omitempty"`
 	Error     string   `json:"error,omitempty"`
 	Resumed   []int64  `json:"resumed,omitempty"` // byte positions each resume started from
@@ -75,6 +75,16 @@ type Info struct {
 	FileBytes int64     `json:"fileBytes,omitempty"`
 	Started   time.Time `json:"started"`
 	Updated   time.Time `json:"updated"`
+
+	// Tops counts the top-level entries: the files and folders the
+	// sender picked.
+	Tops int `json:"tops,omitempty"`
+	// Saved is, for an outgoing transfer, where the receiver saved the
+	// first top-level items.
+	Saved []Placed `json:"saved,omitempty"`
+	// Held is, for an unfinished incoming transfer, the bytes its part
+	// files hold: what it keeps in the downloads folder to resume.
+	Held int64 `json:"held,omitempty"`
 }
 
 // atPosition fills in File, FileDone and FileBytes for a transfer whose
@@ -103,6 +113,8 @@ func (in *Info) atPosition(entries []Entry, done int64) {
 type kept struct {
 	files int
 	items []string
+	tops  int
+	saved []Placed // outgoing only
 }
 
 // maxItemBytes is the longest name an ended transfer keeps in Info.Items.
@@ -210,6 +222,20 @@ type Config struct {
 	// Mismatch, if set, hears of a daemon at addr that was discovered as
 	// want but presented another certificate.
 	Mismatch func(want identity.ID, addr string)
+	// Locate, if set, returns the hub addresses where device id is now,
+	// best first (where it proved its ID, then where it answered as
+	// itself, then the rest). A direct transfer asks it at every new
+	// session once it knows its device, so that it follows a receiver
+	// that came back on another address or port.
+	Locate func(id identity.ID) []string
+	// Relay, if set, carries signaling to a daemon through the mesh: a
+	// direct transfer tries it when its device answers at no address.
+	Relay Sender
+	// KeepInterrupted is how long an interrupted incoming transfer keeps
+	// what it holds (its part files and resume state) with nothing
+	// arriving; 0 means 7 days. Older ones are swept when the Manager is
+	// made and every day after.
+	KeepInterrupted time.Duration
 }
 
 // Errors callers tell apart.
@@ -268,6 +294,9 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.History == 0 {
 		cfg.History = 200
 	}
+	if cfg.KeepInterrupted == 0 {
+		cfg.KeepInterrupted = DefaultKeepInterrupted
+	}
 	m := &Manager{
 		cfg:     cfg,
 		cert:    webrtc.CertificateFromX509(cfg.Identity.Key, cfg.Identity.Cert),
@@ -296,16 +325,26 @@ func New(cfg Config) (*Manager, error) {
 		}
 		m.in[id] = t
 	}
+	m.sweep(time.Now().Add(-cfg.KeepInterrupted))
 	m.trim()
 	return m, nil
 }
 
 // Run returns nil when ctx ends, after stopping every transfer: incoming
 // ones save their resume state, outgoing ones stop sending, and it waits
-// for the senders to return. No transfer starts after.
+// for the senders to return. No transfer starts after. Meanwhile it
+// sweeps old interrupted transfers every day (as New did once).
 func (m *Manager) Run(ctx context.Context) error {
 	m.resumeOutgoing()
-	<-ctx.Done()
+	sweep := time.NewTicker(min(24*time.Hour, max(m.cfg.KeepInterrupted, time.Second)))
+	defer sweep.Stop()
+	for ctx.Err() == nil {
+		select {
+		case <-sweep.C:
+			m.sweep(time.Now().Add(-m.cfg.KeepInterrupted))
+		case <-ctx.Done():
+		}
+	}
 	ins, outs := m.snapshot(true)
 	for _, t := range outs {
 		t.stop()

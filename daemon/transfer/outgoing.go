@@ -19,7 +19,7 @@ type outgoing struct {
 	m      *Manager
 	id     string
 	route  Route
-	addr   string // the hub's address, "" through the mesh
+	addr   string // the hub's address, "" through the mesh; the one last reached, guarded by mu
 	label  string // the peer or its address, for people
 	total  int64
 	ctx    context.Context
@@ -52,6 +52,9 @@ type outgoing struct {
 	// resuming is set on a transfer taken up after a restart: not reaching
 	// the peer at first is then a lost connection, retried like one.
 	resuming bool
+	// savedAddr and savedPeer are the address and device last saved for
+	// a restart (save), so that a move is saved again.
+	savedAddr, savedPeer string
 }
 
 // endError ends a transfer for good, with a state and a code.
@@ -72,7 +75,10 @@ func newOutgoing(m *Manager, r Route, entries []Entry, local []string) *outgoing
 	addr, peer, kind, label := r.describe()
 	o := &outgoing{m: m, id: newTransferID(), route: r, addr: addr, label: label, peer: peer, peerKind: kind,
 		entries: entries, local: local,
-		ctx: ctx, cancel: cancel, state: StateConnecting, started: now, updated: now, finals: make([]string, len(entries))}
+		ctx: ctx, cancel: cancel, state: StateConnecting, started: now, updated: now, finals: make([]string, len(entries)),
+		// Starting counts as progress: a connection lost before the first
+		// byte (while the receiver's owner decides) is resumed too.
+		lastProgress: now}
 	for _, e := range entries {
 		o.total += e.Size
 	}
@@ -87,26 +93,25 @@ func (o *outgoing) info() Info {
 		Peer: o.peer, PeerName: o.peerName, PeerKind: o.peerKind, Started: o.started, Updated: o.updated}
 	if o.kept != nil {
 		in.Files, in.Items = o.kept.files, slices.Clone(o.kept.items)
+		in.Tops, in.Saved = o.kept.tops, slices.Clone(o.kept.saved)
 		return in
 	}
 	in.Files, in.Items = o.summary()
+	in.Tops, in.Saved = countTops(o.entries), placedItems(o.entries, o.finals)
 	in.atPosition(o.entries, o.done)
 	return in
 }
 
-// summary returns the count of files and the first 20 names, final names
-// where the receiver gave them. Call with o.mu held.
+// summary returns the count of files and the first 20 names, as this
+// daemon sends them: where the receiver saved them is Info.Saved. Call
+// with o.mu held.
 func (o *outgoing) summary() (files int, items []string) {
-	for i, e := range o.entries {
+	for _, e := range o.entries {
 		if !e.Dir {
 			files++
 		}
 		if len(items) < 20 {
-			name := e.Path
-			if o.finals[i] != "" {
-				name = o.finals[i]
-			}
-			items = append(items, name)
+			items = append(items, e.Path)
 		}
 	}
 	return files, items
@@ -129,6 +134,7 @@ func (o *outgoing) end(state State, code, text string) {
 	o.state, o.code, o.err = state, code, text
 	o.updated = time.Now()
 	o.kept = keep(o.summary())
+	o.kept.tops, o.kept.saved = countTops(o.entries), keepPlaced(placedItems(o.entries, o.finals))
 	o.entries, o.local, o.finals = nil, nil, nil
 	o.mu.Unlock()
 	o.m.ended.Store(true)
@@ -182,7 +188,7 @@ func (o *outgoing) run() {
 			byOwner := o.cancelled
 			o.mu.Unlock()
 			if byOwner {
-				ee = &endError{StateCancelled, proto.CodeCancelled, "the transfer was cancelled"}
+				ee = &endError{StateCancelled, proto.CodeCancelled, "you cancelled the transfer"}
 			} else {
 				ee = &endError{StateInterrupted, "", "the daemon stopped"}
 			}
@@ -222,7 +228,7 @@ func (o *outgoing) run() {
 func (o *outgoing) attempt(num uint64, connected *bool) error {
 	ctx, cancel := context.WithCancel(o.ctx)
 	defer cancel()
-	sig, err := o.route.open(ctx, o.m, o.id)
+	sig, err := o.open(ctx, *connected || o.resuming)
 	if err != nil {
 		return err
 	}
@@ -271,6 +277,7 @@ func (o *outgoing) attempt(num uint64, connected *bool) error {
 		return err
 	}
 	*connected = true
+	o.saveIfMoved()
 	if err := o.sendOffer(s); err != nil {
 		return errLost
 	}
@@ -356,7 +363,8 @@ func (o *outgoing) proveCert(s *session) error {
 // sendOffer sends the manifest: an offer with the first page of entries,
 // then entries messages with the rest.
 func (o *outgoing) sendOffer(s *session) error {
-	pages, err := Pages(Control{Type: MsgOffer, Transfer: o.id, Name: o.m.cfg.Name, Count: len(o.entries), Bytes: o.total}, o.entries)
+	head := Control{Type: MsgOffer, Transfer: o.id, Name: o.m.cfg.Name, Count: len(o.entries), Bytes: o.total, CheckHeld: true}
+	pages, err := Pages(head, o.entries)
 	for _, p := range pages {
 		if err == nil {
 			err = s.sendControl(p)
@@ -389,10 +397,22 @@ func (o *outgoing) converse(ctx context.Context, s *session, sig <-chan signal.M
 		case <-s.closed:
 			return errLost
 		case msg, ok := <-sig:
-			if ok && msg.Session == s.num && msg.Type == signal.TypeCandidate {
+			if !ok {
+				// The hub connection dropped: the receiving daemon
+				// stopped or died, and its side of the session with it.
+				// Resume now rather than when ICE gives up.
+				return errLost
+			}
+			if msg.Session == s.num && msg.Type == signal.TypeCandidate {
 				s.addCandidate(msg.Candidate)
 			}
 		case err := <-streamErr:
+			if ee := (*endError)(nil); errors.As(err, &ee) {
+				// The receiver must not keep what it holds of files this
+				// daemon cannot send as they were.
+				s.sendControl(Control{Type: MsgError, Code: ee.code, Text: ee.text})
+				drainBuffered(s)
+			}
 			if err != nil {
 				return err
 			}
@@ -405,10 +425,13 @@ func (o *outgoing) converse(ctx context.Context, s *session, sig <-chan signal.M
 				if c.File > len(o.entries) {
 					return &endError{StateFailed, proto.CodeBadMessage, "the receiver asked to resume past the end"}
 				}
+				if c.SHA256 != "" && !sha256Pattern.MatchString(c.SHA256) {
+					return &endError{StateFailed, proto.CodeBadMessage, "accept: sha256 must be 64 lowercase hex digits"}
+				}
 				streaming = true
 				start := o.position(c.File, c.Offset)
 				o.set(func() {
-					if o.state == StateInterrupted || o.sent > 0 {
+					if o.state == StateInterrupted || o.sent > 0 || start > 0 {
 						o.resumed = append(o.resumed, start)
 					}
 					o.state, o.done, o.lastProgress = StateActive, start, time.Now()
@@ -417,7 +440,7 @@ func (o *outgoing) converse(ctx context.Context, s *session, sig <-chan signal.M
 				// transfer, once ended, lets go of its manifest: it gets
 				// its own references.
 				entries, local := o.entries, o.local
-				go func() { streamErr <- o.stream(ctx, s, entries, local, c.File, c.Offset) }()
+				go func() { streamErr <- o.stream(ctx, s, entries, local, c.File, c.Offset, c.SHA256) }()
 			case MsgProgress:
 				o.set(func() { o.done, o.lastProgress = c.Received, time.Now() })
 			case MsgFileOK:

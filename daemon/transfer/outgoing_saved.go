@@ -19,9 +19,12 @@ const outPrefix = "out-"
 // offered, and whom to. The receiver keeps what it holds; on reconnect it
 // says where to continue, as after any lost connection.
 type savedOut struct {
-	ID      string      `json:"id"`
-	Addr    string      `json:"addr"`
-	Want    identity.ID `json:"want,omitzero"`
+	ID   string      `json:"id"`
+	Addr string      `json:"addr"` // where the device was last reached
+	Want identity.ID `json:"want,omitzero"`
+	// Peer is the device that answered, once one did: after a restart
+	// the transfer looks for it wherever it is (outgoing.open).
+	Peer    identity.ID `json:"peer,omitzero"`
 	Entries []Entry     `json:"entries"`
 	Local   []string    `json:"local"`
 	Started time.Time   `json:"started"`
@@ -35,7 +38,14 @@ func (o *outgoing) save() {
 	if !ok {
 		return
 	}
-	s := savedOut{ID: o.id, Addr: r.addr, Want: r.want, Entries: o.entries, Local: o.local, Started: o.started}
+	o.mu.Lock()
+	s := savedOut{ID: o.id, Addr: o.addr, Want: r.want, Entries: o.entries, Local: o.local, Started: o.started}
+	s.Peer, _ = identity.ParseID(o.peer)
+	o.savedAddr, o.savedPeer = o.addr, o.peer
+	o.mu.Unlock()
+	if s.Addr == "" {
+		s.Addr = r.addr
+	}
 	if err := o.m.cfg.States.Save(outPrefix+o.id, s); err != nil {
 		o.m.cfg.Log.Warn("Cannot save the transfer for a restart", "transfer", o.id, "err", err)
 	}
@@ -65,6 +75,10 @@ func (m *Manager) loadOutgoing(stateID string) *outgoing {
 	}
 	o := newOutgoing(m, Direct(s.Addr, s.Want), s.Entries, s.Local)
 	o.id, o.started, o.state = s.ID, s.Started, StateInterrupted
+	if !s.Peer.IsZero() {
+		o.peer, o.peerKind = s.Peer.String(), KindDaemon
+	}
+	o.savedAddr, o.savedPeer = o.addr, o.peer
 	if err := unchanged(s.Entries, s.Local); err != nil {
 		o.end(StateFailed, "", fmt.Sprintf("cannot resume after the restart: %v; send it again", err))
 		o.forget()

@@ -26,23 +26,24 @@ func drainBuffered(s *session) {
 
 // stream sends every file of entries, read from the paths in local, from
 // (file, offset) on, in manifest order, each followed by its SHA-256 on the
-// control channel. One buffer serves every chunk: Pion copies what Send is
-// given.
-func (o *outgoing) stream(ctx context.Context, s *session, entries []Entry, local []string, file int, offset int64) error {
+// control channel. held is the SHA-256 the receiver gave for the offset
+// bytes it holds of file, if it gave one. One buffer serves every chunk:
+// Pion copies what Send is given.
+func (o *outgoing) stream(ctx context.Context, s *session, entries []Entry, local []string, file int, offset int64, held string) error {
 	buf := make([]byte, s.maxChunk())
 	for i := file; i < len(entries); i++ {
 		e := entries[i]
 		if e.Dir {
 			continue
 		}
-		start := int64(0)
+		start, sum := int64(0), ""
 		if i == file {
-			start = offset
+			start, sum = offset, held
 		}
 		if start > e.Size {
 			return &endError{StateFailed, proto.CodeBadOffset, fmt.Sprintf("the receiver asked to resume %s at %d, past its size", e.Path, start)}
 		}
-		sum, err := o.sendFile(ctx, s, buf, e, local[i], i, start)
+		sum, err := o.sendFile(ctx, s, buf, e, local[i], i, start, sum)
 		if err != nil {
 			return err
 		}
@@ -54,8 +55,12 @@ func (o *outgoing) stream(ctx context.Context, s *session, entries []Entry, loca
 }
 
 // sendFile sends entry e, file i of the manifest, from path, starting at
-// off.
-func (o *outgoing) sendFile(ctx context.Context, s *session, buf []byte, e Entry, path string, i int, off int64) (string, error) {
+// off. held, if set, is the SHA-256 the receiver gave for the off bytes it
+// holds: when this file's first off bytes hash otherwise, the receiver
+// holds other bytes (unconfirmed ones it offered after being killed, or a
+// copy of another version of the file), and the file is sent from its
+// start, which such a receiver takes as starting it over.
+func (o *outgoing) sendFile(ctx context.Context, s *session, buf []byte, e Entry, path string, i int, off int64, held string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", &endError{StateFailed, proto.CodeStorage, fmt.Sprintf("reading %s: %v", path, err)}
@@ -65,6 +70,15 @@ func (o *outgoing) sendFile(ctx context.Context, s *session, buf []byte, e Entry
 	// Resuming: the hash covers the whole file, so read what was sent before.
 	if _, err := io.CopyN(h, f, off); err != nil {
 		return "", &endError{StateFailed, proto.CodeStorage, fmt.Sprintf("%s changed while sending: %v", path, err)}
+	}
+	if off > 0 && held != "" && hex.EncodeToString(h.Sum(nil)) != held {
+		o.m.cfg.Log.Info("The receiver holds other bytes of a file; sending it from the start", "transfer", o.id, "file", e.Path, "held", off)
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return "", &endError{StateFailed, proto.CodeStorage, fmt.Sprintf("reading %s: %v", path, err)}
+		}
+		h.Reset()
+		o.set(func() { o.done -= off })
+		off = 0
 	}
 	for off < e.Size {
 		n := int(min(int64(len(buf)-ChunkHeaderBytes), e.Size-off))

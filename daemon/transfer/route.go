@@ -55,9 +55,23 @@ func (r direct) describe() (addr, peer, kind, label string) {
 }
 
 func (r direct) open(ctx context.Context, m *Manager, conn string) (*signaling, error) {
+	return r.dial(ctx, m, conn, false)
+}
+
+// dial starts signaling through the hub at r.addr. With moved, the device
+// r.want is being looked for where it may have gone: a hub there that
+// introduces itself as another device is not the one (an address that
+// answered as r.want before may belong to another daemon now), and dial
+// fails without going further. Otherwise that device's certificate
+// decides, in check.
+func (r direct) dial(ctx context.Context, m *Manager, conn string, moved bool) (*signaling, error) {
 	sub, err := m.cfg.Dialer.Open(ctx, r.addr, conn)
 	if err != nil {
 		return nil, err
+	}
+	if moved && sub.Welcome.From != r.want.String() {
+		sub.Close()
+		return nil, fmt.Errorf("%s is another device now", r.addr)
 	}
 	return &signaling{
 		send:  sub.Send,
@@ -103,7 +117,7 @@ func (r direct) check(o *outgoing, id identity.ID, welcome signal.Message) error
 	if err := m.cfg.Peers.Remember(r.addr, id); err != nil {
 		m.cfg.Log.Warn("Cannot remember peer", "addr", r.addr, "err", err)
 	}
-	o.set(func() { o.peer, o.peerName, o.peerKind = id.String(), welcome.Name, KindDaemon })
+	o.set(func() { o.peer, o.peerName, o.peerKind, o.addr = id.String(), welcome.Name, KindDaemon, r.addr })
 	return nil
 }
 

@@ -79,6 +79,11 @@ type Control struct {
 	Received int64   `json:"received,omitempty"`
 	Code     string  `json:"code,omitempty"`
 	Text     string  `json:"text,omitempty"`
+	// CheckHeld, in an offer, says the sender checks the sha256 an accept
+	// gives for the bytes held of its file, and sends that file from its
+	// start when they differ; the receiver may then offer bytes it holds
+	// but never made durable (store.Placement.Extend).
+	CheckHeld bool `json:"checkHeld,omitempty"`
 }
 
 var (
