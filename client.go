@@ -3,11 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -76,65 +74,6 @@ func fetchList[T any](ctx context.Context, args []string, stdout, stderr io.Writ
 	return list, tw, nil
 }
 
-func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, dataDir, asJSON := clientFlags("send", "--to NAME|ID|HOST:PORT PATH... | --room CODE PATH...", "send files and folders to another daemon, or to every daemon in a room", stderr)
-	to := fs.String("to", "", "the receiving daemon: a nearby device's name or ID prefix (see 'ferry peers'), or HOST:PORT")
-	room := fs.String("room", "", "send to every other daemon in this code room, in parallel (see 'ferry rooms')")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if (*to == "") == (*room == "") || fs.NArg() == 0 {
-		fs.Usage()
-		return errUsage
-	}
-	var paths []string
-	for _, p := range fs.Args() {
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			return err
-		}
-		paths = append(paths, abs)
-	}
-	c, err := dialDaemon(*dataDir)
-	if err != nil {
-		return err
-	}
-	if *room != "" {
-		return sendRoom(ctx, c, *room, paths, *asJSON, stdout, stderr)
-	}
-	var started api.Started
-	if err := c.Do(ctx, "POST", "/api/send", api.SendRequest{To: *to, Paths: paths}, &started); err != nil {
-		return err
-	}
-	info, err := c.Watch(ctx, started.ID, newProgress(stdout, *asJSON))
-	if err != nil {
-		if ctx.Err() != nil {
-			c.Do(context.Background(), "POST", "/api/transfers/"+started.ID+"/cancel", struct{}{}, nil)
-			return errors.New("cancelled")
-		}
-		return err
-	}
-	if *asJSON {
-		printJSON(stdout, info)
-	}
-	if info.State != api.StateDone {
-		return sendFailure(info)
-	}
-	return nil
-}
-
-func sendFailure(info api.Transfer) error {
-	switch info.State {
-	case api.StateDeclined:
-		return fmt.Errorf("declined: %s", info.Error)
-	case api.StateExpired:
-		return fmt.Errorf("no answer: %s", info.Error)
-	case api.StateCancelled:
-		return fmt.Errorf("cancelled: %s", info.Error)
-	}
-	return fmt.Errorf("failed: %s", info.Error)
-}
-
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, dataDir, asJSON := clientFlags("status", "", "show this daemon's name, device ID, addresses and transfers", stderr)
 	if err := parse(fs, args); err != nil {
@@ -174,69 +113,6 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(tw, "Transfers:\t%d active, %d in all\n", active, len(st.Transfers))
 	return tw.Flush()
-}
-
-func cmdTransfers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	list, tw, err := fetchList[api.Transfer](ctx, args, stdout, stderr, "transfers", "list current and recent transfers", "/api/transfers",
-		"No transfers yet.", "ID\tDIR\tPEER\tSTATE\tPROGRESS\tFILES\tNAMES")
-	if tw == nil {
-		return err
-	}
-	for _, t := range list {
-		peer := t.PeerName
-		if peer == "" {
-			peer = t.Addr
-		}
-		dir := "from"
-		if t.Direction == "out" {
-			dir = "to"
-		}
-		state := string(t.State)
-		if t.Error != "" && t.State != api.StateDone {
-			state += ": " + t.Error
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\n", t.ID, dir, peer, state,
-			fmt.Sprintf("%s/%s", humanBytes(t.Done), humanBytes(t.Bytes)), t.Verified, t.Files, itemsSummary(t.Items, t.Files))
-	}
-	return tw.Flush()
-}
-
-func itemsSummary(items []string, files int) string {
-	if len(items) == 0 {
-		return ""
-	}
-	s := items[0]
-	if len(items) > 1 {
-		s += fmt.Sprintf(" and %d more", len(items)-1)
-	}
-	return s
-}
-
-func answerCmd(verb string) func(context.Context, []string, io.Writer, io.Writer) error {
-	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		summary := map[string]string{"accept": "accept a pending incoming offer", "decline": "decline a pending incoming offer", "cancel": "cancel a transfer in either direction"}[verb]
-		fs, dataDir, asJSON := clientFlags(verb, "ID", summary, stderr)
-		if err := parse(fs, args); err != nil {
-			return err
-		}
-		if fs.NArg() != 1 {
-			fs.Usage()
-			return errUsage
-		}
-		c, err := dialDaemon(*dataDir)
-		if err != nil {
-			return err
-		}
-		var info api.Transfer
-		if err := c.Do(ctx, "POST", "/api/transfers/"+fs.Arg(0)+"/"+verb, struct{}{}, &info); err != nil {
-			return err
-		}
-		if *asJSON {
-			return printJSON(stdout, info)
-		}
-		fmt.Fprintf(stdout, "%s: %s\n", info.ID, info.State)
-		return nil
-	}
 }
 
 // humanBytes formats a byte count in binary units, as people read them.

@@ -38,10 +38,11 @@ func commands() []command {
 		{"run", "[flags]", "run the daemon in the foreground", cmdRun},
 		{"send", "--to NAME PATH... | --room CODE PATH...", "send files and folders to another daemon or a room", cmdSend},
 		{"status", "", "show this daemon's name, device ID, addresses and transfers", cmdStatus},
-		{"transfers", "", "list current and recent transfers", cmdTransfers},
+		{"transfers", "[-f] [ID]", "list current and recent transfers, or show or follow one", cmdTransfers},
 		{"accept", "ID", "accept a pending incoming offer", answerCmd("accept")},
 		{"decline", "ID", "decline a pending incoming offer", answerCmd("decline")},
 		{"cancel", "ID", "cancel a transfer in either direction", answerCmd("cancel")},
+		{"clean", "", "remove the .part files of interrupted incoming transfers", cmdClean},
 		{"forget", "HOST:PORT", "forget the device remembered at an address", peerCmd("forget", "HOST:PORT", "forget the device remembered at an address", showForget)},
 		{"peers", "", "list nearby ferry daemons", cmdPeers},
 		{"trust", "NAME|ID", "trust a nearby device and show the code to compare", peerCmd("trust", "NAME|ID", "trust a nearby device and show the code to compare", showTrust)},
@@ -54,7 +55,7 @@ func commands() []command {
 		{"start", "", "start the installed service", controlCmd("start", "start the installed service")},
 		{"stop", "", "stop the installed service", controlCmd("stop", "stop the installed service")},
 		{"restart", "", "restart the installed service", controlCmd("restart", "restart the installed service")},
-		{"logs", "[-f]", "show the service's log", cmdLogs},
+		{"logs", "[-f]", "show the daemon's log: the service's, or that of 'ferry run --log-file'", cmdLogs},
 		{"version", "", "print the version", func(_ context.Context, _ []string, w, _ io.Writer) error {
 			fmt.Fprintln(w, "ferry", version)
 			return nil
@@ -218,20 +219,23 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := level.UnmarshalText([]byte(pick(*logLevel, set["log-level"], file.LogLevel, "info"))); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	logTo := stderr
+	logTo, logNote := stderr, ""
 	if *logFile != "" {
-		f, err := openLog(*logFile)
+		if cfg.LogFile, err = filepath.Abs(*logFile); err != nil {
+			return fmt.Errorf("--log-file: %w", err)
+		}
+		f, err := openLog(cfg.LogFile)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		logTo, stdout = f, f
+		logTo, logNote = f, "; log in "+cfg.LogFile
 	}
 	cfg.Log = slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: level}))
 	var d *daemon.Daemon
 	if !*asService {
 		cfg.Ready = func() {
-			fmt.Fprintf(stdout, "ferry %s: %s (%s) on port %d, saving to %s\n", version, cfg.Name, d.ID().Short(), d.Addr().(*net.TCPAddr).Port, cfg.Downloads)
+			fmt.Fprintf(stdout, "ferry %s: %s (%s) on port %d, saving to %s%s\n", version, cfg.Name, d.ID().Short(), d.Addr().(*net.TCPAddr).Port, cfg.Downloads, logNote)
 		}
 	}
 	d, err = daemon.New(cfg)

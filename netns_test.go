@@ -265,7 +265,7 @@ func TestNamespacesDiscoverTrustSend(t *testing.T) {
 		d.await("gamma in the room", "msg=Presence ", "rooms="+room.Code, "name=gamma")
 	}
 	out, err = alpha.cli("send", "--room", room.Code, src)
-	if err != nil || !strings.Contains(out, "beta: Sent 1 file(s)") || !strings.Contains(out, "gamma: Sent 1 file(s)") {
+	if err != nil || !strings.Contains(out, "beta: Sent 1 file,") || !strings.Contains(out, "gamma: Sent 1 file,") {
 		t.Fatalf("send --room: %v\n%s", err, out)
 	}
 	if got, err := os.ReadFile(filepath.Join(gamma.dl, "notes.bin")); err != nil || string(got) != string(want) {

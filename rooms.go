@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -45,13 +46,13 @@ func cmdRooms(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintln(stdout)
 	tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ROOM\tMEMBERS\tTHIS DEVICE\tLINK")
+	fmt.Fprintln(tw, "ROOM\tMEMBERS\tTHIS DEVICE\tENDS\tLINK")
 	for _, r := range v.Rooms {
 		in := "-"
 		if r.Joined {
 			in = "in it"
 		}
-		members := "nobody; ends in " + r.Expires.String()
+		members := "nobody"
 		if len(r.Members) > 0 {
 			var ns []string
 			for _, m := range r.Members {
@@ -59,9 +60,23 @@ func cmdRooms(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			members = strings.Join(ns, ", ")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Code, members, in, r.Link)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Code, members, in, roomEnds(r), r.Link)
 	}
 	return tw.Flush()
+}
+
+// roomEnds says when a room ends: an empty room at the end of its time
+// (the API's expiresIn), one with members not while it has any.
+func roomEnds(r api.Room) string {
+	switch {
+	case len(r.Members) > 0:
+		return "not while anyone is in it"
+	case r.Expires < time.Second:
+		return "any moment now, if nobody joins"
+	case r.Expires < time.Minute:
+		return fmt.Sprintf("in %d s, if nobody joins", int(r.Expires/time.Second))
+	}
+	return fmt.Sprintf("in %d min, if nobody joins", int((r.Expires+time.Minute-1)/time.Minute))
 }
 
 func countMembers(ms []api.Member) string {
@@ -161,7 +176,7 @@ func drawQR(w io.Writer, text string) {
 
 // sendRoom sends to every other daemon in a room at once and follows the
 // transfers, each on its own line.
-func sendRoom(ctx context.Context, c *api.Client, room string, paths []string, asJSON bool, stdout, stderr io.Writer) error {
+func sendRoom(ctx context.Context, c *api.Client, dataDir string, wait time.Duration, room string, paths []string, asJSON bool, stdout, stderr io.Writer) error {
 	var rs api.RoomSend
 	if err := c.Do(ctx, "POST", "/api/send", api.SendRequest{Room: room, Paths: paths}, &rs); err != nil {
 		return err
@@ -169,27 +184,38 @@ func sendRoom(ctx context.Context, c *api.Client, room string, paths []string, a
 	for _, s := range rs.Skipped {
 		fmt.Fprintf(stderr, "Not sending to %s: %s\n", s.Name, s.Error)
 	}
+	if !asJSON {
+		for _, t := range rs.Transfers {
+			fmt.Fprintf(stdout, "Transfer %s to %s\n", t.ID, t.Name)
+		}
+		if len(rs.Transfers) > 0 {
+			fmt.Fprintf(stdout, "Cancel one from anywhere with '%s'.\n", cliLine(dataDir, "cancel", "ID"))
+		}
+	}
 	board := newBoard(stdout, rs.Transfers, asJSON)
+	w := newWatcher(dataDir, c, wait, "each transfer", cliLine(dataDir, "transfers"), board.note)
 	results := make([]api.Transfer, len(rs.Transfers))
 	errs := make([]error, len(rs.Transfers))
 	var wg sync.WaitGroup
 	for i, t := range rs.Transfers {
 		wg.Go(func() {
-			results[i], errs[i] = c.Watch(ctx, t.ID, func(info api.Transfer) { board.show(i, info) })
+			results[i], errs[i] = w.follow(ctx, t.ID, func(info api.Transfer) { board.show(i, info) })
 		})
 	}
 	wg.Wait()
 	if ctx.Err() != nil {
+		stop, done := context.WithTimeout(context.Background(), 15*time.Second)
+		defer done()
 		for _, t := range rs.Transfers {
-			c.Do(context.Background(), "POST", "/api/transfers/"+t.ID+"/cancel", struct{}{}, nil)
+			w.client().Do(stop, "POST", "/api/transfers/"+t.ID+"/cancel", struct{}{}, nil)
 		}
 		return errors.New("cancelled")
 	}
-	if asJSON {
-		printJSON(stdout, results)
-	}
 	failed := len(rs.Skipped)
 	for i, info := range results {
+		if errs[i] != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", rs.Transfers[i].Name, errs[i])
+		}
 		if errs[i] != nil || info.State != api.StateDone {
 			failed++
 		}
@@ -206,17 +232,16 @@ type board struct {
 	mu    sync.Mutex
 	w     io.Writer
 	tty   bool
+	json  bool
 	names []string
 	lines []string
 	drawn bool
-	plain []func(api.Transfer)
-	start []time.Time
-	from  []int64
+	rows  []*progress
 }
 
-func newBoard(w io.Writer, ts []api.RoomTransfer, quiet bool) *board {
-	b := &board{w: w, lines: make([]string, len(ts)), start: make([]time.Time, len(ts)), from: make([]int64, len(ts))}
-	if f, ok := w.(*os.File); ok {
+func newBoard(w io.Writer, ts []api.RoomTransfer, asJSON bool) *board {
+	b := &board{w: w, json: asJSON, lines: make([]string, len(ts))}
+	if f, ok := w.(*os.File); ok && !asJSON {
 		b.tty = term.IsTerminal(int(f.Fd()))
 	}
 	width := 0
@@ -226,37 +251,26 @@ func newBoard(w io.Writer, ts []api.RoomTransfer, quiet bool) *board {
 	for i, t := range ts {
 		b.names = append(b.names, fmt.Sprintf("%-*s", width, t.Name))
 		b.lines[i] = "connecting..."
-		b.plain = append(b.plain, newProgress(&prefixWriter{b: b, prefix: t.Name + ": "}, quiet))
-	}
-	if quiet {
-		b.tty = false
+		out := &prefixWriter{b: b, prefix: t.Name + ": "}
+		if asJSON {
+			out.prefix = "" // every event names its transfer
+		}
+		p := newProgress(out, asJSON)
+		p.failures = true
+		b.rows = append(b.rows, p)
 	}
 	return b
 }
 
 func (b *board) show(i int, info api.Transfer) {
 	if !b.tty {
-		b.plain[i](info)
+		b.rows[i].show(info)
 		return
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	line := stateLine(info)
-	if info.State == api.StateActive || info.State == api.StateInterrupted {
-		if b.start[i].IsZero() {
-			b.start[i], b.from[i] = time.Now(), info.Done
-		}
-		speed := 0.0
-		if el := time.Since(b.start[i]).Seconds(); el > 0.2 {
-			speed = float64(info.Done-b.from[i]) / el
-		}
-		pct := int64(100)
-		if info.Bytes > 0 {
-			pct = info.Done * 100 / info.Bytes
-		}
-		line = bar(info, pct, speed)
-	}
-	b.lines[i] = line
+	now := b.rows[i].track(info)
+	b.lines[i] = b.rows[i].barLine(info, now)
 	if b.drawn {
 		fmt.Fprintf(b.w, "\033[%dA", len(b.lines))
 	}
@@ -264,6 +278,18 @@ func (b *board) show(i int, info api.Transfer) {
 		fmt.Fprintf(b.w, "\r\033[K%s  %s\n", b.names[j], l)
 	}
 	b.drawn = true
+}
+
+// note says something about the daemon below the lines of the transfers.
+func (b *board) note(event, text string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.json {
+		json.NewEncoder(b.w).Encode(noteEvent{Event: event, Message: text})
+		return
+	}
+	fmt.Fprintln(b.w, text)
+	b.drawn = false // the board is drawn again below the note
 }
 
 // prefixWriter writes whole lines to the board's writer, each after a

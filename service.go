@@ -258,19 +258,62 @@ func controlCmd(action, summary string) func(context.Context, []string, io.Write
 }
 
 func cmdLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("logs", "[-f] [-n LINES]", "show the service's log", stderr)
+	fs := newFlags("logs", "[-f] [-n LINES] [--user | --system]", "show the daemon's log: the service's, or that of 'ferry run --log-file'", stderr)
 	asUser, asSystem := scopeFlags(fs)
 	follow := fs.Bool("f", false, "keep showing new lines")
 	lines := fs.Int("n", 100, "how many recent lines to show")
-	dataDir := fs.String("data-dir", defaultDataDir(), "the service's data folder, where its log file is (macOS, Windows)")
+	dataDir := fs.String("data-dir", defaultDataDir(), "the daemon's data folder: its api.json says where a daemon in the foreground logs; a service's log file is there (macOS, Windows)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	scope, err := findScope(*asUser, *asSystem)
+	src, err := findLog(*dataDir, *asUser, *asSystem)
 	if err != nil {
 		return err
 	}
-	return installer.Logs(ctx, scope, filepath.Join(*dataDir, "ferry.log"), *lines, *follow, stdout)
+	fmt.Fprintf(stderr, "Showing %s.\n", src.about)
+	if src.service {
+		return installer.Logs(ctx, src.scope, src.file, *lines, *follow, stdout)
+	}
+	return installer.TailFile(ctx, src.file, *lines, *follow, stdout)
+}
+
+// logSource is the log 'ferry logs' shows.
+type logSource struct {
+	service bool
+	scope   installer.Scope // of the service
+	file    string          // the file to read, unless the service's log is a journal
+	about   string          // which log it is, in words
+}
+
+// findLog finds the log of the daemon of dataDir: that of a daemon run in
+// the foreground, when its api.json says one is (or was, if it was killed),
+// otherwise the installed service's; --user or --system asks for the
+// service's.
+func findLog(dataDir string, user, system bool) (logSource, error) {
+	info, running, _ := datadir.New(dataDir).ReadAPIInfo()
+	if running && !info.Service && !user && !system {
+		if info.Log == "" {
+			return logSource{}, fmt.Errorf("the ferry daemon of %s was started in the foreground (pid %d) and logs to its terminal; to read its log with 'ferry logs', start it with 'ferry run --log-file FILE'", dataDir, info.PID)
+		}
+		return logSource{file: info.Log, about: fmt.Sprintf("the log of the ferry daemon started in the foreground (pid %d), %s", info.PID, info.Log)}, nil
+	}
+	scope, err := findScope(user, system)
+	if err != nil && !running && !user && !system {
+		// Neither a daemon in the foreground nor a service.
+		return logSource{}, fmt.Errorf("no ferry daemon runs with data folder %s, and there is no service log either (%w); a daemon in the foreground logs to its terminal, or to the file of 'ferry run --log-file FILE' while it runs", dataDir, err)
+	}
+	if err != nil {
+		return logSource{}, err
+	}
+	src := logSource{service: true, scope: scope, file: filepath.Join(dataDir, "ferry.log")}
+	if running && info.Log != "" {
+		src.file = info.Log
+	}
+	src.about = fmt.Sprintf("the log of the ferry %s service, %s", scope, src.file)
+	if runtime.GOOS == "linux" {
+		src.about = fmt.Sprintf("the log of the ferry %s service, from the systemd journal", scope)
+	}
+	return src, nil
 }
 
 // serviceLine describes the service for ferry status.

@@ -26,6 +26,10 @@ type Config struct {
 	ResumeFor  time.Duration
 	Version    string
 	Log        *slog.Logger
+	// KeepInterrupted is how long an interrupted incoming transfer keeps
+	// its part files with nothing arriving; 0 means 7 days
+	// (transfer.DefaultKeepInterrupted).
+	KeepInterrupted time.Duration
 	// Discovery announces the daemon and finds others; nil turns mDNS
 	// off (tests, and networks where it is not wanted).
 	Discovery discovery.Backend
@@ -37,6 +41,9 @@ type Config struct {
 	// Service reports that the daemon runs under the OS service manager
 	// (ferry install), not in a terminal.
 	Service bool
+	// LogFile is the file Log writes to, if it writes to one; clients
+	// find it in api.json ('ferry logs').
+	LogFile string
 	// UIDir, if set, serves the web UI from this folder instead of the
 	// copy built into the binary, so UI work needs no rebuild.
 	UIDir string

@@ -106,6 +106,11 @@ func New(cfg Config) (d *Daemon, err error) {
 		ResumeFor:  cfg.ResumeFor,
 		Log:        cfg.Log,
 		Mismatch:   d.nearby.Mismatch,
+		// A transfer follows its device to wherever discovery and the
+		// mesh see it now; the mesh is made below, after the manager.
+		Locate:          d.nearby.Locate,
+		Relay:           meshRelay{d},
+		KeepInterrupted: cfg.KeepInterrupted,
 	})
 	if err != nil {
 		return nil, err
@@ -203,6 +208,12 @@ func (d *Daemon) nearbyEvent(e discovery.Event) {
 	})
 }
 
+// meshRelay carries a transfer's signaling through the mesh, which is
+// built after the transfer manager.
+type meshRelay struct{ d *Daemon }
+
+func (r meshRelay) Send(to string, m signal.Message) error { return r.d.mesh.Send(to, m) }
+
 // local takes what the mesh delivers to this daemon: texts (and the
 // errors about texts sent) for the messages, everything else for the
 // transfer manager.
@@ -251,7 +262,7 @@ func (d *Daemon) Transfers() *transfer.Manager { return d.manager }
 // order of starting (the web server first, the transfer manager, which
 // saves resume state, last) and returns nil, or the first part's failure.
 func (d *Daemon) Run(ctx context.Context) error {
-	info := datadir.APIInfo{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(d.port())), PID: os.Getpid()}
+	info := datadir.APIInfo{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(d.port())), PID: os.Getpid(), Service: d.cfg.Service, Log: d.cfg.LogFile}
 	if err := d.dir.WriteJSON(datadir.APIFile, info); err != nil {
 		return err
 	}

@@ -66,6 +66,17 @@ func (t transfers) Decline(id string) error  { return found(t.d.manager.Decline(
 func (t transfers) Cancel(id string) error   { return found(t.d.manager.Cancel(id)) }
 func (t transfers) Changed() <-chan struct{} { return t.d.manager.Changed() }
 
+func (t transfers) Clean() api.Cleaned {
+	out := api.Cleaned{Transfers: []api.CleanedTransfer{}}
+	for _, d := range t.d.manager.Clean() {
+		out.Transfers = append(out.Transfers, api.CleanedTransfer{
+			ID: d.Info.ID, PeerName: d.Info.PeerName, Items: d.Info.Items, Parts: append([]string{}, d.Parts...), Bytes: d.Bytes,
+		})
+		out.Bytes += d.Bytes
+	}
+	return out
+}
+
 // found marks the transfer engine's "no such transfer" for the API.
 func found(err error) error {
 	if errors.Is(err, transfer.ErrNotFound) {
@@ -80,7 +91,19 @@ func apiTransfer(i transfer.Info) api.Transfer {
 		State: api.State(i.State), Files: i.Files, Bytes: i.Bytes, Done: i.Done, Sent: i.Sent, Verified: i.Verified,
 		Items: i.Items, Code: i.Code, Error: i.Error, Resumed: i.Resumed,
 		File: i.File, FileDone: i.FileDone, FileBytes: i.FileBytes, Started: i.Started, Updated: i.Updated,
+		Tops: i.Tops, Saved: apiPlaced(i.Saved), Held: i.Held,
 	}
+}
+
+func apiPlaced(ps []transfer.Placed) []api.Placed {
+	if ps == nil {
+		return nil
+	}
+	out := make([]api.Placed, len(ps))
+	for i, p := range ps {
+		out[i] = api.Placed{Name: p.Name, As: p.As, Dir: p.Dir}
+	}
+	return out
 }
 
 // rooms gives the web server the mesh's rooms with this device's join

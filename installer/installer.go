@@ -275,6 +275,13 @@ func Logs(ctx context.Context, scope Scope, logFile string, lines int, follow bo
 	return tailFile(ctx, logFile, lines, follow, w)
 }
 
+// TailFile prints the last lines of the log file at path and, with follow,
+// what is appended to it until ctx ends: the log of a daemon run in the
+// foreground with --log-file.
+func TailFile(ctx context.Context, path string, lines int, follow bool, w io.Writer) error {
+	return tailFile(ctx, path, lines, follow, w)
+}
+
 // tailFile prints the last lines of path and, with follow, what is appended
 // to it until ctx ends.
 func tailFile(ctx context.Context, path string, lines int, follow bool, w io.Writer) error {

@@ -46,7 +46,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("the daemon does not answer at %s (is it running?): %w", c.base, err)
+		return fmt.Errorf("%w at %s (is it running?): %w", ErrNoAnswer, c.base, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
@@ -63,7 +63,13 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 	return nil
 }
 
-// ErrDaemonStopped means the daemon went away while a transfer was watched.
+// ErrNoAnswer is what an error of Do Is when nothing answered at the
+// daemon's address: it is not running, or not there any more.
+var ErrNoAnswer = errors.New("the daemon does not answer")
+
+// ErrDaemonStopped is what an error of Watch Is when the daemon stopped
+// answering before the transfer ended: it stopped, or was killed. The
+// transfer itself may go on once the daemon is back.
 var ErrDaemonStopped = errors.New("the daemon stopped before the transfer ended")
 
 // Watch follows a transfer until it ends, calling show on every snapshot,
@@ -76,7 +82,10 @@ func (c *Client) Watch(ctx context.Context, id string, show func(Transfer)) (Tra
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return last, fmt.Errorf("watching the transfer: %w", err)
+		if ctx.Err() != nil {
+			return last, ctx.Err()
+		}
+		return last, fmt.Errorf("%w: %w", ErrDaemonStopped, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -87,13 +96,20 @@ func (c *Client) Watch(ctx context.Context, id string, show func(Transfer)) (Tra
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		if err := json.Unmarshal(sc.Bytes(), &last); err != nil {
+		var t Transfer
+		if err := json.Unmarshal(sc.Bytes(), &t); err != nil {
 			return last, fmt.Errorf("watching the transfer: %w", err)
 		}
+		last = t
 		show(last)
 	}
 	if err := sc.Err(); err != nil {
-		return last, fmt.Errorf("watching the transfer: %w", err)
+		if ctx.Err() != nil {
+			return last, ctx.Err()
+		}
+		// The stream broke off: the daemon was killed, or the connection
+		// to it failed.
+		return last, fmt.Errorf("%w: %w", ErrDaemonStopped, err)
 	}
 	if !last.State.Final() {
 		return last, ErrDaemonStopped

@@ -55,7 +55,7 @@ type Transfer struct {
 	Done      int64     `json:"done"` // bytes the receiver holds
 	Sent      int64     `json:"sent"` // bytes put on the wire, resends included (out only)
 	Verified  int       `json:"verified"`
-	Items     []string  `json:"items,omitempty"` // up to 20 names, final names once they are known
+	Items     []string  `json:"items,omitempty"` // up to 20 names: as saved here (in) once known, as sent (out)
 	Code      string    `json:"code,omitempty"`
 	Error     string    `json:"error,omitempty"`
 	Resumed   []int64   `json:"resumed,omitempty"`   // byte positions each resume started from
@@ -64,6 +64,28 @@ type Transfer struct {
 	FileBytes int64     `json:"fileBytes,omitempty"` // its size
 	Started   time.Time `json:"started"`
 	Updated   time.Time `json:"updated"`
+
+	// Tops counts the top-level items: the files and folders the sender
+	// picked.
+	Tops int `json:"tops,omitempty"`
+	// Saved says, for an outgoing transfer, where the receiver saved each
+	// of the first 20 top-level items, as it reported them.
+	Saved []Placed `json:"saved,omitempty"`
+	// Held is, for an unfinished incoming transfer, the bytes its .part
+	// files hold in the downloads folder ('ferry clean' drops them).
+	Held int64 `json:"held,omitempty"`
+}
+
+// Placed is one top-level item of an outgoing transfer: its name as sent,
+// and the name the receiver saved it under, relative to the receiver's
+// downloads folder. As differs from Name when the name was taken there
+// (" (1)" is added). It is empty until the receiver has reported a file of
+// the item, and stays empty for an empty folder and for files the receiver
+// verified before the sending daemon restarted.
+type Placed struct {
+	Name string `json:"name"`
+	As   string `json:"as,omitempty"`
+	Dir  bool   `json:"dir,omitempty"`
 }
 
 // Entry is one file or folder of a transfer, as the sender listed it.

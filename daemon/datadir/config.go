@@ -92,6 +92,11 @@ func CheckAccept(p string) error {
 type APIInfo struct {
 	Addr string `json:"addr"`
 	PID  int    `json:"pid"`
+	// Service is set when the daemon runs under the OS service manager.
+	Service bool `json:"service,omitempty"`
+	// Log is the file the daemon logs to (ferry run --log-file), "" when it
+	// logs to its terminal or to the service manager's journal.
+	Log string `json:"log,omitempty"`
 }
 
 // ReadAPIInfo reads api.json; it reports false when no daemon has written it.

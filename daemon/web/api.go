@@ -70,19 +70,31 @@ func (s *Server) apiRoutes() http.Handler {
 		}
 		writeJSON(w, http.StatusAccepted, api.Started{ID: id})
 	})
-	answer := func(f func(string) error) http.HandlerFunc {
+	// answer does what the owner asked of a transfer and answers with the
+	// transfer as it stands after; settle waits for the transfer to end
+	// first, since an outgoing one ends only once it has told the receiver.
+	answer := func(f func(string) error, settle bool) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
-			if err := f(r.PathValue("id")); err != nil {
+			id := r.PathValue("id")
+			if err := f(id); err != nil {
 				writeError(w, http.StatusConflict, err)
 				return
 			}
-			info, _ := cfg.Transfers.Get(r.PathValue("id"))
+			var info api.Transfer
+			if settle {
+				info = settled(r, cfg.Transfers, id)
+			} else {
+				info, _ = cfg.Transfers.Get(id)
+			}
 			writeJSON(w, http.StatusOK, info)
 		}
 	}
-	mux.HandleFunc("POST /api/transfers/{id}/accept", answer(cfg.Transfers.Accept))
-	mux.HandleFunc("POST /api/transfers/{id}/decline", answer(cfg.Transfers.Decline))
-	mux.HandleFunc("POST /api/transfers/{id}/cancel", answer(cfg.Transfers.Cancel))
+	mux.HandleFunc("POST /api/transfers/{id}/accept", answer(cfg.Transfers.Accept, false))
+	mux.HandleFunc("POST /api/transfers/{id}/decline", answer(cfg.Transfers.Decline, false))
+	mux.HandleFunc("POST /api/transfers/{id}/cancel", answer(cfg.Transfers.Cancel, true))
+	mux.HandleFunc("POST /api/clean", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, cfg.Transfers.Clean())
+	})
 	mux.HandleFunc("GET /api/transfers/{id}/entries", func(w http.ResponseWriter, r *http.Request) {
 		entries, err := cfg.Transfers.Entries(r.PathValue("id"))
 		if err != nil {
@@ -177,6 +189,31 @@ func action[R any](f func(r *http.Request, req R) (any, error)) http.HandlerFunc
 			return
 		}
 		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+// cancelSettle bounds how long a cancel waits for its transfer to end
+// before it answers with the state it has.
+var cancelSettle = 10 * time.Second
+
+// settled returns transfer id once it has ended, or as it is when
+// cancelSettle has passed or the client left.
+func settled(r *http.Request, t Transfers, id string) api.Transfer {
+	timer := time.NewTimer(cancelSettle)
+	defer timer.Stop()
+	for {
+		changed := t.Changed()
+		info, err := t.Get(id)
+		if err != nil || info.State.Final() {
+			return info
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return info
+		case <-r.Context().Done():
+			return info
+		}
 	}
 }
 

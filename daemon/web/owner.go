@@ -22,6 +22,9 @@ type Transfers interface {
 	Entries(id string) ([]api.Entry, error)
 	// Changed returns a channel closed at the next change of any transfer.
 	Changed() <-chan struct{}
+	// Clean drops what the interrupted incoming transfers hold: their
+	// .part files and resume state.
+	Clean() api.Cleaned
 }
 
 // Peers is what the API needs of the nearby devices.
