@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -241,6 +242,18 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	d, err = daemon.New(cfg)
 	if err != nil {
 		return err
+	}
+	if path := os.Getenv("FERRY_CPUPROFILE"); path != "" {
+		// For measuring: a CPU profile of the whole run, written at exit.
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("FERRY_CPUPROFILE: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("FERRY_CPUPROFILE: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if *asService {
 		return installer.Run(ctx, d.Run)

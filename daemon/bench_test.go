@@ -11,6 +11,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,8 +22,12 @@ import (
 	"github.com/ferry-dev/ferry/daemon/datadir"
 )
 
-// TestBenchTransfer measures ferry against raw TCP on loopback. It runs only
-// under `make bench` (FERRY_BENCH=1), with the binary that target builds.
+// TestBenchTransfer measures ferry against raw TCP on loopback: a 1 GiB
+// random file (FERRY_BENCH_MIB to change it) sent FERRY_BENCH_RUNS times
+// (default 3), interleaved with raw TCP into a file, and the medians. It
+// runs only under `make bench` (FERRY_BENCH=1), with the binary that target
+// builds; FERRY_BENCH_OTHER names another ferry binary to measure in the
+// same rounds, for a before and after.
 func TestBenchTransfer(t *testing.T) {
 	if os.Getenv("FERRY_BENCH") == "" {
 		t.Skip("benchmark: run with make bench")
@@ -29,24 +36,60 @@ func TestBenchTransfer(t *testing.T) {
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("%s missing: run make bench", bin)
 	}
-	dir := t.TempDir()
-	for _, size := range []int64{1 << 30, 4 << 30} {
-		src := filepath.Join(dir, fmt.Sprintf("random-%d.bin", size))
-		want := writeRandomFile(t, src, size)
-		base := rawTCP(t, src, filepath.Join(dir, "tcp.out"))
-		os.Remove(filepath.Join(dir, "tcp.out"))
-		r := ferryRun(t, bin, src, want)
-		mb := func(d time.Duration) float64 { return float64(size) / d.Seconds() / 1e6 }
-		fmt.Printf("\n%d MiB random file, loopback, 2 cores\n", size>>20)
-		fmt.Printf("  raw TCP baseline   %7.1f MB/s\n", mb(base))
-		fmt.Printf("  ferry              %7.1f MB/s  (%.2f of baseline)\n", mb(r.elapsed), mb(r.elapsed)/mb(base))
-		fmt.Printf("  CPU seconds        sender %.1f, receiver %.1f\n", r.senderCPU.Seconds(), r.receiverCPU.Seconds())
-		fmt.Printf("  receiver peak RSS  %.1f MiB\n", float64(r.receiverRSS)/(1<<20))
-		if r.receiverRSS > 100<<20 {
-			t.Errorf("receiver peak RSS %d MiB is over 100 MiB", r.receiverRSS>>20)
-		}
-		os.Remove(src)
+	bins := []string{bin}
+	if other := os.Getenv("FERRY_BENCH_OTHER"); other != "" {
+		bins = append(bins, other)
 	}
+	size := int64(envInt("FERRY_BENCH_MIB", 1024)) << 20
+	runs := envInt("FERRY_BENCH_RUNS", 3)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "random.bin")
+	want := writeRandomFile(t, src, size)
+	var tcp []float64
+	results := make([][]benchResult, len(bins))
+	for range runs {
+		tcp = append(tcp, float64(size)/rawTCP(t, src, filepath.Join(dir, "tcp.out")).Seconds()/1e6)
+		os.Remove(filepath.Join(dir, "tcp.out"))
+		for i, b := range bins {
+			results[i] = append(results[i], ferryRun(t, b, src, want))
+		}
+	}
+	gib := float64(size) / (1 << 30)
+	base := median(tcp)
+	fmt.Printf("\n%d MiB random file, loopback, %d cores, median of %d runs\n", size>>20, runtime.NumCPU(), runs)
+	fmt.Printf("  raw TCP to file       %7.1f MB/s\n", base)
+	for i, b := range bins {
+		var mbs, scpu, rcpu []float64
+		var rss int64
+		for _, r := range results[i] {
+			mbs = append(mbs, float64(size)/r.elapsed.Seconds()/1e6)
+			scpu = append(scpu, r.senderCPU.Seconds()/gib)
+			rcpu = append(rcpu, r.receiverCPU.Seconds()/gib)
+			rss = max(rss, r.receiverRSS)
+		}
+		fmt.Printf("  %s\n", b)
+		fmt.Printf("    ferry               %7.1f MB/s (%.1f–%.1f), %.3f of raw TCP\n", median(mbs), slices.Min(mbs), slices.Max(mbs), median(mbs)/base)
+		fmt.Printf("    CPU-s per GiB       sender %.1f, receiver %.1f, both %.1f\n", median(scpu), median(rcpu), median(scpu)+median(rcpu))
+		fmt.Printf("    receiver peak RSS   %.1f MiB\n", float64(rss)/(1<<20))
+		if rss > 100<<20 {
+			t.Errorf("%s: receiver peak RSS %d MiB is over 100 MiB", b, rss>>20)
+		}
+	}
+}
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
+
+func median(v []float64) float64 {
+	s := slices.Sorted(slices.Values(v))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func writeRandomFile(t *testing.T, path string, size int64) [32]byte {

@@ -38,6 +38,11 @@ type RTCConfig struct {
 // control message.
 const MaxMessageBytes = max(MaxChunkBytes, MaxControlBytes)
 
+// sctpReceiveBuffer is the SCTP receive window: how much may be in flight
+// to this side, in the network and in Pion's reassembly queue, before the
+// sender waits. It is a cap, not an allocation.
+const sctpReceiveBuffer = 16 << 20
+
 // NewAPI builds the Pion API for all of a daemon's peer connections, with
 // daemons and browsers alike: host candidates only, with real addresses
 // (never mDNS names of our own), no STUN, link-local addresses left out,
@@ -105,6 +110,14 @@ func NewAPI(cfg RTCConfig) *webrtc.API {
 	}
 	se.SetIPFilter(func(ip net.IP) bool { return !ip.IsLinkLocalUnicast() })
 	se.SetIncludeLoopbackCandidate(cfg.Loopback)
+	if n, err := newBufferedNet(); err == nil {
+		se.SetNet(n)
+	}
+	// What the benchmark measured (docs/performance.md): no SCTP checksum
+	// where the peer offers the same (DTLS already protects every packet),
+	// and a receive window that keeps a fast sender going.
+	se.EnableSCTPZeroChecksum(true)
+	se.SetSCTPMaxReceiveBufferSize(sctpReceiveBuffer)
 	return webrtc.NewAPI(webrtc.WithSettingEngine(se))
 }
 
