@@ -24,6 +24,21 @@ func dialDaemon(dataDir string) (*api.Client, error) {
 	return api.NewClient(info.Addr), nil
 }
 
+// oneArg parses the arguments of a client command that takes exactly one
+// argument, and dials the daemon.
+func oneArg(name, args, summary string, argv []string, stderr io.Writer) (arg string, c *api.Client, asJSON bool, err error) {
+	fs, dataDir, js := clientFlags(name, args, summary, stderr)
+	if err := parse(fs, argv); err != nil {
+		return "", nil, false, err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return "", nil, false, errUsage
+	}
+	c, err = dialDaemon(*dataDir)
+	return fs.Arg(0), c, *js, err
+}
+
 func clientFlags(name, args, summary string, stderr io.Writer) (*flag.FlagSet, *string, *bool) {
 	fs := newFlags(name, args, summary, stderr)
 	dataDir := fs.String("data-dir", defaultDataDir(), "data folder of the daemon to talk to")

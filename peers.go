@@ -40,23 +40,15 @@ func cmdPeers(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // API, and a line about the answer.
 func peerCmd(name, args, summary string, show func(w io.Writer, body []byte) error) func(context.Context, []string, io.Writer, io.Writer) error {
 	return func(ctx context.Context, argv []string, stdout, stderr io.Writer) error {
-		fs, dataDir, asJSON := clientFlags(name, args, summary, stderr)
-		if err := parse(fs, argv); err != nil {
-			return err
-		}
-		if fs.NArg() != 1 {
-			fs.Usage()
-			return errUsage
-		}
-		c, err := dialDaemon(*dataDir)
+		peer, c, asJSON, err := oneArg(name, args, summary, argv, stderr)
 		if err != nil {
 			return err
 		}
 		var raw rawJSON
-		if err := c.Do(ctx, "POST", "/api/"+name, api.PeerRequest{Peer: fs.Arg(0)}, &raw); err != nil {
+		if err := c.Do(ctx, "POST", "/api/"+name, api.PeerRequest{Peer: peer}, &raw); err != nil {
 			return err
 		}
-		if *asJSON {
+		if asJSON {
 			_, err := stdout.Write(append(raw, '\n'))
 			return err
 		}

@@ -301,25 +301,17 @@ func showTransfer(w io.Writer, t api.Transfer, now time.Time) error {
 func answerCmd(verb string) func(context.Context, []string, io.Writer, io.Writer) error {
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		summary := map[string]string{"accept": "accept a pending incoming offer", "decline": "decline a pending incoming offer", "cancel": "cancel a transfer in either direction"}[verb]
-		fs, dataDir, asJSON := clientFlags(verb, "ID", summary, stderr)
-		if err := parse(fs, args); err != nil {
-			return err
-		}
-		if fs.NArg() != 1 {
-			fs.Usage()
-			return errUsage
-		}
-		c, err := dialDaemon(*dataDir)
+		id, c, asJSON, err := oneArg(verb, "ID", summary, args, stderr)
 		if err != nil {
 			return err
 		}
 		// The daemon answers with the transfer as it stands after the
 		// answer; a cancel waits for the transfer to end.
 		var info api.Transfer
-		if err := c.Do(ctx, "POST", "/api/transfers/"+fs.Arg(0)+"/"+verb, struct{}{}, &info); err != nil {
+		if err := c.Do(ctx, "POST", "/api/transfers/"+id+"/"+verb, struct{}{}, &info); err != nil {
 			return err
 		}
-		if *asJSON {
+		if asJSON {
 			return printJSON(stdout, info)
 		}
 		line := fmt.Sprintf("%s: %s", info.ID, info.State)
