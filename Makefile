@@ -19,7 +19,7 @@ test: lint
 	$(GO) test -race -shuffle=on -timeout 15m ./...
 
 bench: build
-	FERRY_BENCH=1 $(GO) test -run '^TestBench' -v -count=1 -timeout 40m . ./daemon/
+	FERRY_BENCH=1 $(GO) test -run '^TestBench' -v -count=1 -p 1 -timeout 40m . ./daemon/ ./daemon/transfer/
 
 lint:
 	$(GO) vet ./...
