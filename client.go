@@ -117,6 +117,12 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintf(tw, "Device ID:\t%s (%s)\n", st.ShortID, st.ID)
 	fmt.Fprintf(tw, "Version:\t%s\n", st.Version)
 	fmt.Fprintf(tw, "Port:\t%d\n", st.Port)
+	if st.HTTPSPort != 0 {
+		// What a browser shows in the certificate details behind its
+		// warning, to compare before going on (docs/https.md).
+		fmt.Fprintf(tw, "HTTPS port:\t%d\n", st.HTTPSPort)
+		fmt.Fprintf(tw, "Certificate:\tSHA-256 %s\n", st.Fingerprint)
+	}
 	fmt.Fprintf(tw, "Addresses:\t%s\n", strings.Join(st.Addresses, ", "))
 	fmt.Fprintf(tw, "Downloads:\t%s\n", st.Downloads)
 	fmt.Fprintf(tw, "Accepts:\t%s\n", st.Accept)

@@ -157,6 +157,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	downloads := fs.String("downloads", "", "folder for received files (default ~/Downloads)")
 	name := fs.String("name", "", "device name shown to others (default: the host name)")
 	port := fs.Int("port", daemon.DefaultPort, "TCP port for peers and the local API; 0 picks a free one")
+	https := fs.Bool("https", false, "also serve the guest page over HTTPS with this device's own certificate, so phones get a secure page (docs/https.md)")
+	httpsPort := fs.Int("https-port", 0, "TCP port for --https (default: the one after --port, or a free one when --port is 0)")
 	accept := fs.String("accept", "", "which offers to accept without asking: none, trusted or all (default none)")
 	ifaces := fs.String("interfaces", "", "comma-separated network interfaces to use (default: all but loopback and virtual ones)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (default info)")
@@ -208,6 +210,16 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if !set["port"] && file.Port != nil {
 		cfg.Port = *file.Port
 	}
+	cfg.HTTPS, cfg.HTTPSPort = file.HTTPS, file.HTTPSPort
+	if set["https"] {
+		cfg.HTTPS = *https
+	}
+	if set["https-port"] {
+		cfg.HTTPSPort = *httpsPort
+	}
+	if cfg.HTTPSPort < 0 || cfg.HTTPSPort > 65535 {
+		return fmt.Errorf("--https-port must be between 0 and 65535, not %d", cfg.HTTPSPort)
+	}
 	if set["interfaces"] {
 		cfg.Interfaces = splitList(*ifaces)
 	} else {
@@ -236,7 +248,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var d *daemon.Daemon
 	if !*asService {
 		cfg.Ready = func() {
-			fmt.Fprintf(stdout, "ferry %s: %s (%s) on port %d, saving to %s%s\n", version, cfg.Name, d.ID().Short(), d.Addr().(*net.TCPAddr).Port, cfg.Downloads, logNote)
+			ports := fmt.Sprintf("port %d", d.Addr().(*net.TCPAddr).Port)
+			if a := d.HTTPSAddr(); a != nil {
+				ports += fmt.Sprintf(" (HTTPS on %d)", a.(*net.TCPAddr).Port)
+			}
+			fmt.Fprintf(stdout, "ferry %s: %s (%s) on %s, saving to %s%s\n", version, cfg.Name, d.ID().Short(), ports, cfg.Downloads, logNote)
 		}
 	}
 	d, err = daemon.New(cfg)

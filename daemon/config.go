@@ -50,4 +50,11 @@ type Config struct {
 	// Ready, if set, is called once the daemon serves and clients can
 	// find it through the data folder's api.json.
 	Ready func()
+	// HTTPS also serves the pages over HTTPS with the device's own
+	// certificate, so a phone's page is a secure context. It listens on
+	// HTTPSListener if set, else on HTTPSPort, else on the port after
+	// Port, or on any free port when Port is 0 or Listener is set.
+	HTTPS         bool
+	HTTPSPort     int
+	HTTPSListener net.Listener
 }

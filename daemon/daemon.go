@@ -34,6 +34,7 @@ type Daemon struct {
 	dir      *datadir.Dir
 	id       *identity.Identity
 	ln       net.Listener
+	tlsLn    net.Listener // nil unless the HTTPS mode is on
 	nearby   *nearby.Devices
 	dialer   *signal.Dialer
 	manager  *transfer.Manager
@@ -78,6 +79,16 @@ func New(cfg Config) (d *Daemon, err error) {
 			d.ln.Close()
 		}
 	}()
+	if cfg.HTTPS {
+		if d.tlsLn, err = listenHTTPS(cfg, d.ln); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil && cfg.HTTPSListener == nil {
+				d.tlsLn.Close()
+			}
+		}()
+	}
 	d.settings = newSettings(d)
 	self := d.id.ID.String()
 	d.nearby, err = nearby.New(nearby.Config{
@@ -111,6 +122,7 @@ func New(cfg Config) (d *Daemon, err error) {
 		Locate:          d.nearby.Locate,
 		Relay:           meshRelay{d},
 		KeepInterrupted: cfg.KeepInterrupted,
+		HTTPPort:        d.port(),
 	})
 	if err != nil {
 		return nil, err
@@ -135,11 +147,17 @@ func New(cfg Config) (d *Daemon, err error) {
 	if cfg.UIDir != "" {
 		files = os.DirFS(cfg.UIDir)
 	}
-	d.web = web.New(web.Config{
-		Listener: d.ln, Name: cfg.Name, Hub: d.hub, HubPath: signal.HubPath, UI: files, Log: cfg.Log,
+	wcfg := web.Config{
+		Listener: d.ln, Name: cfg.Name, Device: d.id.ID.String(), ShortDevice: d.id.ID.Short(),
+		Hub: d.hub, HubPath: signal.HubPath, UI: files, Log: cfg.Log,
 		Status: d.status, Transfers: transfers{d}, Peers: d.nearby, Rooms: rooms{d},
 		Settings: d.settings, Uploads: d.outbox, Messages: d.messages, Boot: bootID(),
-	})
+		Links: d.manager,
+	}
+	if d.tlsLn != nil {
+		wcfg.Secure, wcfg.TLS = d.tlsLn, tlsConfig(d.id)
+	}
+	d.web = web.New(wcfg)
 	return d, nil
 }
 
@@ -267,7 +285,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	defer d.dir.Remove(datadir.APIFile)
-	d.cfg.Log.Info("Ferry is running", "name", d.cfg.Name, "device", d.id.ID.Short(), "port", d.port(), "downloads", d.cfg.Downloads)
+	d.cfg.Log.Info("Ferry is running", "name", d.cfg.Name, "device", d.id.ID.Short(), "port", d.port(), "httpsPort", d.httpsPort(), "downloads", d.cfg.Downloads)
 
 	var g group
 	g.Go(ctx, "transfers", d.manager.Run)
@@ -301,11 +319,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 func (d *Daemon) status() api.Status {
 	addrs := addrStrings(discovery.LANAddresses(d.cfg.Interfaces))
-	return api.Status{
+	st := api.Status{
 		Name: d.cfg.Name, ID: d.id.ID.String(), ShortID: d.id.ID.Short(), Version: d.cfg.Version,
-		Addresses: addrs, Port: d.port(), Phone: web.PhoneLink(addrs, d.port()), Downloads: d.cfg.Downloads,
-		Accept: d.settings.Accept(), RunningAs: runningAs(d.cfg.Service), Transfers: transfers{d}.List(),
+		Addresses: addrs, Port: d.port(), Phone: web.PhoneLink("http", addrs, d.port()), Downloads: d.cfg.Downloads,
+		Fingerprint: fingerprint(d.id.ID), Accept: d.settings.Accept(), RunningAs: runningAs(d.cfg.Service), Transfers: transfers{d}.List(),
 	}
+	if port := d.httpsPort(); port != 0 {
+		st.HTTPSPort, st.PhoneHTTPS = port, web.PhoneLink("https", addrs, port)
+	}
+	return st
 }
 
 func runningAs(service bool) string {

@@ -191,10 +191,19 @@ func sendFromPage(t *testing.T, b *browser, to, path string) {
 // page's own hash is not taken on trust.
 func saveReceived(t *testing.T, b *browser, name string) [32]byte {
 	t.Helper()
+	saved := expectDownload(t, b)
+	b.click(t, fmt.Sprintf(`#transfers a.save[data-name=%q]`, name))
+	return saved()
+}
+
+// expectDownload lets Chromium save the next download into a folder of the
+// test; the function it returns waits for that download to end and returns
+// the SHA-256 of the file, hashed in Go.
+func expectDownload(t *testing.T, b *browser) func() [32]byte {
+	t.Helper()
 	dir := t.TempDir()
 	done := make(chan cdpbrowser.EventDownloadProgress, 1)
 	ctx, stop := context.WithCancel(b.ctx)
-	defer stop()
 	chromedp.ListenBrowser(ctx, func(ev any) {
 		if e, ok := ev.(*cdpbrowser.EventDownloadProgress); ok && e.State != cdpbrowser.DownloadProgressStateInProgress {
 			select {
@@ -210,17 +219,20 @@ func saveReceived(t *testing.T, b *browser, name string) [32]byte {
 		})
 		return err
 	}))
-	b.click(t, fmt.Sprintf(`#transfers a.save[data-name=%q]`, name))
-	select {
-	case e := <-done:
-		if e.State != cdpbrowser.DownloadProgressStateCompleted {
-			t.Fatalf("saving %s: the download ended %s", name, e.State)
+	return func() [32]byte {
+		t.Helper()
+		defer stop()
+		select {
+		case e := <-done:
+			if e.State != cdpbrowser.DownloadProgressStateCompleted {
+				t.Fatalf("the download ended %s", e.State)
+			}
+			return fileSum(t, filepath.Join(dir, e.GUID))
+		case <-time.After(transferPatience):
+			t.Fatalf("the download did not end within %v", transferPatience)
 		}
-		return fileSum(t, filepath.Join(dir, e.GUID))
-	case <-time.After(transferPatience):
-		t.Fatalf("saving %s: the download did not end within %v", name, transferPatience)
+		return [32]byte{}
 	}
-	return [32]byte{}
 }
 
 // TestGuestPageFromTheLAN: a browser on the LAN, with no app, sends a

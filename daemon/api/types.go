@@ -105,9 +105,17 @@ type Status struct {
 	Port      int      `json:"port"`
 	// Phone is the address a phone on the network opens, "" if there is
 	// none another device can reach.
-	Phone     string `json:"phone,omitempty"`
-	Downloads string `json:"downloads"`
-	Accept    string `json:"accept"`
+	Phone string `json:"phone,omitempty"`
+	// HTTPSPort is the port that serves the same pages over HTTPS, 0 when
+	// the HTTPS mode is off; PhoneHTTPS is Phone's https:// twin.
+	HTTPSPort  int    `json:"httpsPort,omitempty"`
+	PhoneHTTPS string `json:"phoneHttps,omitempty"`
+	// Fingerprint is the SHA-256 of the device's certificate in the form
+	// browsers show it ("AB:CD:..."): the same hash as ID, so a person can
+	// check a browser's certificate details against it.
+	Fingerprint string `json:"fingerprint"`
+	Downloads   string `json:"downloads"`
+	Accept      string `json:"accept"`
 	// RunningAs says how the daemon runs: "service" (started by the OS
 	// service manager) or "foreground" (ferry run in a terminal).
 	RunningAs string     `json:"runningAs"`
@@ -241,6 +249,10 @@ type Settings struct {
 	Downloads string `json:"downloads"`
 	Accept    string `json:"accept"` // none, trusted or all
 	Port      int    `json:"port"`
+	// HTTPS also serves the pages over HTTPS, on HTTPSPort; an HTTPSPort
+	// of 0 is the port after Port.
+	HTTPS     bool `json:"https"`
+	HTTPSPort int  `json:"httpsPort,omitempty"`
 }
 
 // SettingsSaved is the answer to a change of settings: what is saved, and

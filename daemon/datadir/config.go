@@ -27,6 +27,11 @@ type Config struct {
 	Accept     string   `json:"accept,omitempty"`
 	Interfaces []string `json:"interfaces,omitempty"`
 	LogLevel   string   `json:"logLevel,omitempty"`
+	// HTTPS also serves the pages over HTTPS with the device's own
+	// certificate (ferry run --https), on HTTPSPort; 0 there is the port
+	// after Port.
+	HTTPS     bool `json:"https,omitempty"`
+	HTTPSPort int  `json:"httpsPort,omitempty"`
 	// Connect lists daemons added by address with ferry connect.
 	Connect []string `json:"connect,omitempty"`
 }

@@ -46,6 +46,7 @@ type incoming struct {
 	sess      *rsession
 	open      int // part files open
 	received  int64
+	arrived   int64 // chunk bytes this transfer took from the wire
 	verified  int
 	sinceCP   int64
 	sinceProg int64
@@ -107,7 +108,7 @@ func (t *incoming) info() Info {
 	defer t.mu.Unlock()
 	in := Info{
 		ID: t.id, Direction: "in", Peer: t.peer.ID, PeerName: t.peer.Name, PeerKind: t.peer.Kind(), State: t.state,
-		Bytes: t.total, Done: t.received, Verified: t.verified,
+		Bytes: t.total, Done: t.received, Arrived: t.arrived, Verified: t.verified,
 		Code: t.code, Error: t.err, Resumed: append([]int64(nil), t.resumed...), Started: t.started, Updated: t.updated,
 	}
 	if t.own != "" {

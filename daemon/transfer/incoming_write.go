@@ -81,6 +81,7 @@ func (t *incoming) write(rs *rsession, file int, off int64, payload []byte) *pro
 	}
 	f.held += n
 	t.received += n
+	t.arrived += n
 	t.sinceCP += n
 	t.sinceProg += n
 	if f.held == e.Size && f.want != "" {

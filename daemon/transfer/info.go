@@ -40,22 +40,25 @@ const (
 
 // Info is a snapshot of one transfer.
 type Info struct {
-	ID        string   `json:"id"`
-	Direction string   `json:"direction"` // "in" or "out"
-	Peer      string   `json:"peer,omitempty"`
-	PeerName  string   `json:"peerName,omitempty"`
-	PeerKind  string   `json:"peerKind,omitempty"` // KindDaemon or KindGuest
-	Addr      string   `json:"addr,omitempty"`
-	State     State    `json:"state"`
-	Files     int      `json:"files"`
-	Bytes     int64    `json:"bytes"`
-	Done      int64    `json:"done"` // bytes the receiver holds
-	Sent      int64    `json:"sent"` // bytes put on the wire, resends included (out only)
-	Verified  int      `json:"verified"`
-	Items     []string `json:"items,omitempty"` // up to 20 names: as saved here (in) once known, as sent (out)
-	Code      string   `json:"code,omitempty"`
-	Error     string   `json:"error,omitempty"`
-	Resumed   []int64  `json:"resumed,omitempty"` // byte positions each resume started from
+	ID        string `json:"id"`
+	Direction string `json:"direction"` // "in" or "out"
+	Peer      string `json:"peer,omitempty"`
+	PeerName  string `json:"peerName,omitempty"`
+	PeerKind  string `json:"peerKind,omitempty"` // KindDaemon or KindGuest
+	Addr      string `json:"addr,omitempty"`
+	State     State  `json:"state"`
+	Files     int    `json:"files"`
+	Bytes     int64  `json:"bytes"`
+	Done      int64  `json:"done"` // bytes the receiver holds
+	Sent      int64  `json:"sent"` // bytes put on the wire, resends included (out only)
+	// Arrived is, for an incoming transfer, the chunk bytes it took from
+	// the wire itself since this daemon began or restored it.
+	Arrived  int64    `json:"arrived,omitempty"`
+	Verified int      `json:"verified"`
+	Items    []string `json:"items,omitempty"` // up to 20 names: as saved here (in) once known, as sent (out)
+	Code     string   `json:"code,omitempty"`
+	Error    string   `json:"error,omitempty"`
+	Resumed  []int64  `json:"resumed,omitempty"` // byte positions each resume started from
 	// File is the file the receiver is writing now (its path in the
 	// manifest), FileDone of its FileBytes held; empty before the first
 	// byte and after the last.

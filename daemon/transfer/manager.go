@@ -58,6 +58,10 @@ type Config struct {
 	// pair, an IPv6 address counting as its /64) that wait for the owner at
 	// once; 0 means 8.
 	PendingPerAddr int
+	// HTTPPort is this daemon's HTTP port, where browsers download the
+	// files they fetch instead of receiving them in the page (links.go);
+	// 0 offers no such downloads.
+	HTTPPort int
 	// History is how many ended transfers List keeps, the most recently
 	// ended; 0 means 200.
 	History int
@@ -103,6 +107,7 @@ type Manager struct {
 	// ended is set when a transfer reaches a final state, so that the next
 	// notify trims the ended transfers to cfg.History.
 	ended atomic.Bool
+	links links // files browsers download over HTTP instead (links.go)
 }
 
 // Limits on offers waiting for an answer at once from peers the owner does

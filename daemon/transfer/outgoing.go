@@ -55,6 +55,9 @@ type outgoing struct {
 	// savedAddr and savedPeer are the address and device last saved for
 	// a restart (save), so that a move is saved again.
 	savedAddr, savedPeer string
+	// linksDone hears of each file a browser finished downloading, once
+	// the receiver fetched instead (outgoing_links.go).
+	linksDone chan struct{}
 }
 
 // endError ends a transfer for good, with a state and a code.
@@ -360,19 +363,6 @@ func (o *outgoing) proveCert(s *session) error {
 	return nil
 }
 
-// sendOffer sends the manifest: an offer with the first page of entries,
-// then entries messages with the rest.
-func (o *outgoing) sendOffer(s *session) error {
-	head := Control{Type: MsgOffer, Transfer: o.id, Name: o.m.cfg.Name, Count: len(o.entries), Bytes: o.total, CheckHeld: true}
-	pages, err := Pages(head, o.entries)
-	for _, p := range pages {
-		if err == nil {
-			err = s.sendControl(p)
-		}
-	}
-	return err
-}
-
 // converse answers the receiver's control messages until the transfer ends
 // or the session breaks.
 func (o *outgoing) converse(ctx context.Context, s *session, sig <-chan signal.Message, ctrlIn <-chan Control) error {
@@ -383,8 +373,25 @@ func (o *outgoing) converse(ctx context.Context, s *session, sig <-chan signal.M
 	})
 	streamErr := make(chan error, 1)
 	streaming := false
+	closed := s.closed
+	var serving *linkWait // set once the receiver fetches instead (outgoing_links.go)
+	defer func() {
+		if serving != nil {
+			serving.stop()
+		}
+	}()
 	for {
+		var linksDone, linksIdle <-chan struct{}
+		if serving != nil {
+			linksDone, linksIdle = o.linksDone, serving.idle
+		}
 		select {
+		case <-linksDone:
+			if n, _ := o.m.links.pending(o); n == 0 {
+				return nil
+			}
+		case <-linksIdle:
+			return &endError{StateExpired, proto.CodeExpired, fmt.Sprintf("the browser did not download the files within %s of the last request", LinkTTL)}
 		case <-ctx.Done():
 			o.mu.Lock()
 			byOwner := o.cancelled
@@ -394,9 +401,13 @@ func (o *outgoing) converse(ctx context.Context, s *session, sig <-chan signal.M
 				drainBuffered(s)
 			}
 			return ctx.Err()
-		case <-s.closed:
+		case <-closed:
 			return errLost
 		case msg, ok := <-sig:
+			if !ok && serving != nil {
+				sig = nil // the browser downloads on its own now
+				continue
+			}
 			if !ok {
 				// The hub connection dropped: the receiving daemon
 				// stopped or died, and its side of the session with it.
@@ -418,6 +429,15 @@ func (o *outgoing) converse(ctx context.Context, s *session, sig <-chan signal.M
 			}
 		case c := <-ctrlIn:
 			switch c.Type {
+			case MsgFetch:
+				if streaming || serving != nil {
+					return &endError{StateFailed, proto.CodeBadMessage, "the receiver asked for links after it accepted"}
+				}
+				var err error
+				if serving, err = o.serveLinks(ctx, s, streamErr); err != nil {
+					return err
+				}
+				streaming, closed = true, nil
 			case MsgAccept:
 				if streaming {
 					return &endError{StateFailed, proto.CodeBadMessage, "the receiver accepted twice"}
@@ -465,13 +485,4 @@ func (o *outgoing) converse(ctx context.Context, s *session, sig <-chan signal.M
 			}
 		}
 	}
-}
-
-// position returns the byte position in the whole transfer of (file, offset).
-func (o *outgoing) position(file int, offset int64) int64 {
-	var n int64
-	for i := 0; i < file && i < len(o.entries); i++ {
-		n += o.entries[i].Size
-	}
-	return n + offset
 }

@@ -107,3 +107,25 @@ func (o *outgoing) sendFile(ctx context.Context, s *session, buf []byte, e Entry
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
+
+// sendOffer sends the manifest: an offer with the first page of entries,
+// then entries messages with the rest.
+func (o *outgoing) sendOffer(s *session) error {
+	head := Control{Type: MsgOffer, Transfer: o.id, Name: o.m.cfg.Name, Count: len(o.entries), Bytes: o.total, CheckHeld: true}
+	pages, err := Pages(head, o.entries)
+	for _, p := range pages {
+		if err == nil {
+			err = s.sendControl(p)
+		}
+	}
+	return err
+}
+
+// position returns the byte position in the whole transfer of (file, offset).
+func (o *outgoing) position(file int, offset int64) int64 {
+	var n int64
+	for i := 0; i < file && i < len(o.entries); i++ {
+		n += o.entries[i].Size
+	}
+	return n + offset
+}

@@ -159,6 +159,7 @@ var vectorTypeFields = map[string][]string{
 	MsgAccept: {"file", "offset"}, MsgDecline: {"code", "text"}, MsgProgress: {"received"},
 	MsgFileEnd: {"file", "sha256"}, MsgFileOK: {"file", "path"}, MsgDone: {},
 	MsgCancel: {"code", "text"}, MsgError: {"code", "text"},
+	MsgFetch: {}, MsgLink: {"file", "path"},
 }
 
 // vectorForm returns c in the form of the vectors' msg, as JSON with sorted
@@ -172,7 +173,7 @@ func vectorForm(c Control) ([]byte, error) {
 	fields := map[string]any{
 		"transfer": c.Transfer, "name": c.Name, "count": c.Count, "bytes": c.Bytes, "entries": entries,
 		"file": c.File, "offset": c.Offset, "sha256": c.SHA256, "path": c.Path, "received": c.Received,
-		"code": c.Code, "text": c.Text,
+		"code": c.Code, "text": c.Text, "checkHeld": c.CheckHeld,
 	}
 	keep, ok := vectorTypeFields[c.Type]
 	if !ok {
@@ -180,7 +181,7 @@ func vectorForm(c Control) ([]byte, error) {
 	}
 	m := map[string]any{"type": c.Type}
 	for k, v := range fields {
-		zero := v == "" || v == 0 || v == int64(0) || (k == "entries" && len(entries) == 0)
+		zero := v == "" || v == 0 || v == int64(0) || v == false || (k == "entries" && len(entries) == 0)
 		if !zero || slices.Contains(keep, k) {
 			m[k] = v
 		}

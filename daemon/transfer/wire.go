@@ -29,6 +29,11 @@ const (
 	MsgDone     = "done"
 	MsgCancel   = "cancel"
 	MsgError    = "error"
+	// MsgFetch, from a browser that cannot hold the files in its page,
+	// asks the sending daemon for links to download them from it over
+	// HTTP instead; MsgLink gives one (file, path: the URL).
+	MsgFetch = "fetch"
+	MsgLink  = "link"
 )
 
 // Limits of the file protocol.
@@ -146,6 +151,10 @@ func (c *Control) validate() error {
 		if len(c.Entries) == 0 {
 			return proto.Errorf(proto.CodeBadMessage, "entries: no entries")
 		}
+	case MsgLink:
+		if c.Path == "" {
+			return proto.Errorf(proto.CodeBadMessage, "link: it needs a path")
+		}
 	case MsgFileEnd:
 		if !sha256Pattern.MatchString(c.SHA256) {
 			return proto.Errorf(proto.CodeBadMessage, "file-end: sha256 must be 64 lowercase hex digits")
@@ -154,7 +163,7 @@ func (c *Control) validate() error {
 		if c.Code == "" {
 			return proto.Errorf(proto.CodeBadMessage, "%s needs a code", c.Type)
 		}
-	case MsgAccept, MsgProgress, MsgFileOK, MsgDone:
+	case MsgAccept, MsgProgress, MsgFileOK, MsgDone, MsgFetch:
 	case "":
 		return proto.Errorf(proto.CodeBadMessage, "control message has no type")
 	default:

@@ -26,7 +26,7 @@ func ownerOnly(next http.Handler) http.Handler {
 			writeJSON(w, http.StatusForbidden, api.Error{Error: fmt.Sprintf("host %q is not this computer", r.Host)})
 			return
 		}
-		if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, r.Host) {
+		if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, scheme(r), r.Host) {
 			writeJSON(w, http.StatusForbidden, api.Error{Error: fmt.Sprintf("origin %q may not use the local API", o)})
 			return
 		}
@@ -39,20 +39,34 @@ func ownerOnly(next http.Handler) http.Handler {
 }
 
 // sameOrigin reports whether origin is this daemon's own page as the
-// request reached it: http, a loopback host, and the port of host. A page
-// of another local program, on another port, is another origin.
-func sameOrigin(origin, host string) bool {
+// request reached it: the request's scheme, a loopback host, and the port
+// of host. A page of another local program, on another port, is another
+// origin, and so is this daemon's page on its other port.
+func sameOrigin(origin, scheme, host string) bool {
 	u, err := url.Parse(origin)
-	if err != nil || u.Scheme != "http" || u.Path != "" || !loopbackHost(u.Host) {
+	if err != nil || u.Scheme != scheme || u.Path != "" || !loopbackHost(u.Host) {
 		return false
 	}
-	return portOf(u.Host) == portOf(host)
+	return portOf(u.Host, scheme) == portOf(host, scheme)
 }
 
-// portOf returns the port of host[:port], 80 when it names none.
-func portOf(host string) string {
+// scheme is the scheme the request came in on: https on the HTTPS
+// listener, http on the other.
+func scheme(r *http.Request) string {
+	if r.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// portOf returns the port of host[:port], the scheme's default when it
+// names none.
+func portOf(host, scheme string) string {
 	if _, port, err := net.SplitHostPort(host); err == nil && port != "" {
 		return port
+	}
+	if scheme == "https" {
+		return "443"
 	}
 	return "80"
 }

@@ -10,7 +10,7 @@ import (
 // else the guest page.
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	if !isOwner(r) {
-		s.render(w, http.StatusOK, "guest.html", guestPage{Name: s.cfg.Name})
+		s.render(w, http.StatusOK, "guest.html", s.guestPage(""))
 		return
 	}
 	s.render(w, http.StatusOK, "index.html", nil)
@@ -23,9 +23,14 @@ func isOwner(r *http.Request) bool {
 }
 
 // phoneQR is a QR code of the address a phone on the same network opens:
-// this device's first LAN address, which the dashboard shows beside it.
+// this device's first LAN address, which the dashboard shows beside it;
+// with ?https, the address of the HTTPS mode.
 func (s *Server) phoneQR(w http.ResponseWriter, r *http.Request) {
-	link := PhoneLink(s.cfg.Status().Addresses, s.port())
+	st := s.cfg.Status()
+	link := st.Phone
+	if r.URL.Query().Has("https") {
+		link = st.PhoneHTTPS
+	}
 	if link == "" {
 		http.Error(w, "this device has no network address another device can reach", http.StatusNotFound)
 		return
@@ -40,21 +45,15 @@ func (s *Server) phoneQR(w http.ResponseWriter, r *http.Request) {
 }
 
 // PhoneLink is the address a phone on the network opens to reach this
-// daemon: the first of its LAN addresses (discovery lists IPv4 first) that
-// another device can reach, so never a loopback one, which the owner may
-// have named among the interfaces.
-func PhoneLink(addrs []string, port int) string {
+// daemon over scheme (http, or https on the HTTPS port): the first of its
+// LAN addresses (discovery lists IPv4 first) that another device can
+// reach, so never a loopback one, which the owner may have named among the
+// interfaces.
+func PhoneLink(scheme string, addrs []string, port int) string {
 	for _, a := range addrs {
 		if ip := net.ParseIP(a); ip != nil && !ip.IsLoopback() && !ip.IsLinkLocalUnicast() {
-			return "http://" + net.JoinHostPort(a, strconv.Itoa(port)) + "/"
+			return scheme + "://" + net.JoinHostPort(a, strconv.Itoa(port)) + "/"
 		}
 	}
 	return ""
-}
-
-func (s *Server) port() int {
-	if a, ok := s.cfg.Listener.Addr().(*net.TCPAddr); ok {
-		return a.Port
-	}
-	return 0
 }

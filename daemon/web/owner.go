@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 
 	"github.com/ferry-dev/ferry/daemon/api"
 )
@@ -92,3 +93,12 @@ type notFound struct{ error }
 
 func (e notFound) Is(target error) bool { return target == ErrNotFound }
 func (e notFound) Unwrap() error        { return e.error }
+
+// LinkPath starts the path of a download link (transfer.LinkPrefix).
+const LinkPath = "/get/"
+
+// Links serves a file a browser downloads from this daemon: the transfer
+// package's Manager. The token alone says which file, and whether at all.
+type Links interface {
+	ServeLink(w http.ResponseWriter, r *http.Request, token string)
+}

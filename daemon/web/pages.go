@@ -21,10 +21,12 @@ func (s *Server) roomPages() http.Handler {
 	mux.HandleFunc("GET /r/{code}", func(w http.ResponseWriter, r *http.Request) {
 		code, ok := s.cfg.Rooms.Normal(r.PathValue("code"))
 		if !ok {
-			s.render(w, http.StatusNotFound, "guest.html", guestPage{Name: s.cfg.Name, Room: r.PathValue("code"), Missing: true})
+			page := s.guestPage(r.PathValue("code"))
+			page.Missing = true
+			s.render(w, http.StatusNotFound, "guest.html", page)
 			return
 		}
-		s.render(w, http.StatusOK, "guest.html", guestPage{Name: s.cfg.Name, Room: code})
+		s.render(w, http.StatusOK, "guest.html", s.guestPage(code))
 	})
 	mux.HandleFunc("GET /r/{code}/qr.svg", func(w http.ResponseWriter, r *http.Request) {
 		code, ok := s.cfg.Rooms.Normal(r.PathValue("code"))
@@ -49,26 +51,33 @@ func (s *Server) roomPages() http.Handler {
 	return mux
 }
 
-// guestPage is what the guest page's template is given: the daemon's name,
-// and the room the page opens in ("" for the nearby room).
+// guestPage is what the guest page's template is given: the daemon's name
+// and device ID, and the room the page opens in ("" for the nearby room).
 type guestPage struct {
 	Name    string
+	Device  string // the whole ID
+	Short   string // the short form the owner's screens show
 	Room    string
 	Missing bool // the room asked for does not exist
 }
 
-// pageLink is the join link at the address the request came in on, so a
-// phone that loaded the page through one network shares a link that works
-// there; from loopback, the room's first link (a LAN address), so a phone
-// can scan the code off the owner's screen.
+func (s *Server) guestPage(room string) guestPage {
+	return guestPage{Name: s.cfg.Name, Device: s.cfg.Device, Short: s.cfg.ShortDevice, Room: room}
+}
+
+// pageLink is the join link at the address and scheme the request came
+// in on, so a phone that loaded the page through one network (or over
+// HTTPS) shares a link that works there; from loopback, the room's first
+// link (a LAN address), so a phone can scan the code off the owner's
+// screen.
 func pageLink(r *http.Request, room api.Room) string {
 	if a, ok := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr); ok && !a.IP.IsLoopback() {
-		return "http://" + a.String() + "/r/" + room.Code
+		return scheme(r) + "://" + a.String() + "/r/" + room.Code
 	}
 	if room.Link != "" {
 		return room.Link
 	}
-	return "http://" + r.Host + "/r/" + room.Code
+	return scheme(r) + "://" + r.Host + "/r/" + room.Code
 }
 
 // render executes the UI template name with data. Templates are parsed for

@@ -3,6 +3,10 @@
 // network), and the owner's API (loopback only, behind Host and Origin
 // checks). Every answer gets its security headers here, in one place.
 //
+// In the HTTPS mode a second listener serves the same routes over TLS.
+// Who is the owner does not change with it: the API still answers only
+// requests from loopback, for a loopback host.
+//
 // It sees the rest of the daemon only through the small interfaces in
 // owner.go and the api package's types; it decides nothing about transfers,
 // devices or rooms.
@@ -10,9 +14,11 @@ package web
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -25,8 +31,15 @@ import (
 // Config configures a Server.
 type Config struct {
 	Listener net.Listener
+	// Secure, if set, serves the same routes over TLS with the
+	// certificate of TLS (the HTTPS mode).
+	Secure net.Listener
+	TLS    *tls.Config
 	// Name is this device's name, shown on pages.
 	Name string
+	// Device and ShortDevice are this device's ID, whole and in the short
+	// form people compare; the guest page shows them.
+	Device, ShortDevice string
 	// Hub serves the signaling hub's WebSocket at HubPath.
 	Hub     http.Handler
 	HubPath string
@@ -41,6 +54,9 @@ type Config struct {
 	Messages  Messages
 	Settings  Settings
 	Uploads   Uploads
+	// Links serves the files a browser downloads from this daemon instead
+	// of receiving them in its page, at LinkPath; nil serves none.
+	Links Links
 	// Boot is different every time the daemon starts; the event stream
 	// tells it, so a page can tell a restart from a dropped connection.
 	Boot string
@@ -56,8 +72,27 @@ type Server struct {
 // New returns a server; Run serves.
 func New(cfg Config) *Server {
 	s := &Server{cfg: cfg}
-	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: timeouts.header, IdleTimeout: timeouts.idle}
+	s.srv = &http.Server{
+		Handler: s.Handler(), ReadHeaderTimeout: timeouts.header, IdleTimeout: timeouts.idle,
+		ErrorLog: log.New(serverLog{cfg.Log}, "", 0),
+	}
 	return s
+}
+
+// serverLog takes what net/http logs about connections. A failed TLS
+// handshake is routine in the HTTPS mode (a browser that shows its
+// certificate warning closes the connection), so it goes to the debug
+// level; anything else is a warning.
+type serverLog struct{ log *slog.Logger }
+
+func (l serverLog) Write(p []byte) (int, error) {
+	msg := strings.TrimSpace(string(p))
+	if strings.Contains(msg, "TLS handshake error") {
+		l.log.Debug("TLS handshake failed", "err", msg)
+	} else {
+		l.log.Warn("Web server", "err", msg)
+	}
+	return len(p), nil
 }
 
 // timeouts bound how long a connection may hold the server: a request's
@@ -104,6 +139,12 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /{file}", short(withHeaders(kindAsset, s.assets())))
 	mux.Handle("GET /js/", short(withHeaders(kindAsset, s.assets())))
 	mux.Handle("GET /download/", short(withHeaders(kindPage, http.HandlerFunc(gone))))
+	if s.cfg.Links != nil {
+		// A download runs as long as it needs: no short deadline.
+		mux.Handle("GET "+LinkPath+"{token}/{name}", withHeaders(kindAPI, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s.cfg.Links.ServeLink(w, r, r.PathValue("token"))
+		})))
+	}
 	return mux
 }
 
@@ -111,10 +152,19 @@ func (s *Server) Handler() http.Handler {
 // few seconds and returns nil. Long streams (watches) end with ctx.
 func (s *Server) Run(ctx context.Context) error {
 	s.srv.BaseContext = func(net.Listener) context.Context { return ctx }
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- s.srv.Serve(s.cfg.Listener) }()
+	if s.cfg.Secure != nil {
+		conf := s.cfg.TLS.Clone()
+		// HTTP/1.1 only, as on the plain port: the hub's WebSocket is an
+		// HTTP/1.1 upgrade, and the routes' deadlines and streams behave
+		// the same on both ports.
+		conf.NextProtos = []string{"http/1.1"}
+		go func() { errc <- s.srv.Serve(tls.NewListener(s.cfg.Secure, conf)) }()
+	}
 	select {
 	case err := <-errc:
+		s.srv.Close() // the other listener, if any
 		return fmt.Errorf("serving: %w", err)
 	case <-ctx.Done():
 	}

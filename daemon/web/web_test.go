@@ -249,7 +249,7 @@ func TestPhoneLink(t *testing.T) {
 		{[]string{"127.0.0.1", "::1"}, ""},
 		{nil, ""},
 	} {
-		if got := PhoneLink(c.addrs, 7466); got != c.want {
+		if got := PhoneLink("http", c.addrs, 7466); got != c.want {
 			t.Errorf("PhoneLink(%v) = %q, want %q", c.addrs, got, c.want)
 		}
 	}

@@ -20,6 +20,7 @@ export const DataLabel = 'ferry-data';
 export const Msg = Object.freeze({
   Offer: 'offer', Entries: 'entries', Accept: 'accept', Decline: 'decline', Progress: 'progress',
   FileEnd: 'file-end', FileOK: 'file-ok', Done: 'done', Cancel: 'cancel', Error: 'error',
+  Fetch: 'fetch', Link: 'link',
 });
 
 // Error codes: one set for signaling and the file protocol (docs/protocol.md,
@@ -45,7 +46,7 @@ export const MaxChunkBytes = 64 << 10; // whole chunk message, header included
 // s string, i integer, b boolean, e entries.
 const CONTROL = new Map([['type', 's'], ['transfer', 's'], ['name', 's'], ['count', 'i'], ['bytes', 'i'],
   ['entries', 'e'], ['file', 'i'], ['offset', 'i'], ['sha256', 's'], ['path', 's'], ['received', 'i'],
-  ['code', 's'], ['text', 's']]);
+  ['code', 's'], ['text', 's'], ['checkHeld', 'b']]);
 const ENTRY = new Map([['path', 's'], ['size', 'i'], ['mtime', 'i'], ['dir', 'b']]);
 
 // The fields each type carries (docs/protocol.md's table). A decoded message
@@ -56,10 +57,11 @@ const TYPE_FIELDS = new Map([
   [Msg.Accept, ['file', 'offset']], [Msg.Decline, ['code', 'text']], [Msg.Progress, ['received']],
   [Msg.FileEnd, ['file', 'sha256']], [Msg.FileOK, ['file', 'path']], [Msg.Done, []],
   [Msg.Cancel, ['code', 'text']], [Msg.Error, ['code', 'text']],
+  [Msg.Fetch, []], [Msg.Link, ['file', 'path']],
 ]);
 
 const zeroControl = () => ({ type: '', transfer: '', name: '', count: 0, bytes: 0, entries: [], entriesLen: 0,
-  file: 0, offset: 0, sha256: '', path: '', received: 0, code: '', text: '' });
+  file: 0, offset: 0, sha256: '', path: '', received: 0, code: '', text: '', checkHeld: false });
 const zeroEntry = () => ({ path: '', size: 0, mtime: 0, dir: false });
 
 const TRANSFER_ID = /^[a-z0-9]{8,32}$/;
@@ -131,11 +133,13 @@ function validate(c) {
       return null;
     case Msg.Entries:
       return entries.length === 0 ? fail(Code.BadMessage, 'entries: no entries') : null;
+    case Msg.Link:
+      return c.path === '' ? fail(Code.BadMessage, 'link: it needs a path') : null;
     case Msg.FileEnd:
       return SHA256_HEX.test(c.sha256) ? null : fail(Code.BadMessage, 'file-end: sha256 must be 64 lowercase hex digits');
     case Msg.Decline: case Msg.Error: case Msg.Cancel:
       return c.code === '' ? fail(Code.BadMessage, `${c.type} needs a code`) : null;
-    case Msg.Accept: case Msg.Progress: case Msg.FileOK: case Msg.Done:
+    case Msg.Accept: case Msg.Progress: case Msg.FileOK: case Msg.Done: case Msg.Fetch:
       return null;
     case '':
       return fail(Code.BadMessage, 'control message has no type');
@@ -172,6 +176,13 @@ const MAX_DEPTH = 10000; // encoding/json's maxNestingDepth: objects and arrays 
 // fold maps a JSON key to the field it names, the way encoding/json matches
 // keys: without regard to case, by Unicode simple folding. Besides ASCII
 // letters, only U+017F ſ (to s) and U+212A Kelvin sign (to k) fold to ASCII.
+const foldedFields = new WeakMap();
+// folded gives a field table keyed by each name's folded form, for lookups.
+const folded = (fields) => {
+  let m = foldedFields.get(fields);
+  if (!m) foldedFields.set(fields, (m = new Map([...fields].map(([name, kind]) => [fold(name), [name, kind]]))));
+  return m;
+};
 const fold = (key) => key.replace(/[A-Z\u017f\u212a]/g, (ch) => (ch === '\u017f' ? 's' : ch === '\u212a' ? 'k' : ch.toLowerCase()));
 
 // Parser reads one JSON text into a Control the way Go's json.Decoder does
@@ -220,11 +231,11 @@ class Parser {
   // counts the objects and arrays open, this one included.
   object(target, byName, depth) {
     if (!this.open('}')) return;
+    const byFold = folded(byName);
     do {
-      const name = fold(this.key());
-      const kind = byName.get(name);
-      if (kind === undefined) this.skip(depth);
-      else this.field(target, name, kind, depth);
+      const known = byFold.get(fold(this.key()));
+      if (known === undefined) this.skip(depth);
+      else this.field(target, known[0], known[1], depth);
     } while (this.more('}'));
   }
 
@@ -370,7 +381,8 @@ function quote(s, name) {
 // with the first page, then entries messages. A page ends at 256 entries or
 // before its message would pass maxBytes encoded (long paths fill a message
 // long before 256 entries do). head gives the offer's transfer, name and
-// bytes (the sum of the sizes if absent); count is entries.length.
+// bytes (the sum of the sizes if absent) and checkHeld; count is
+// entries.length.
 export function pageEntries(entries, maxBytes, head = {}) {
   maxBytes ??= MaxControlBytes;
   const { transfer, name = '', count = entries.length } = head;
@@ -378,7 +390,7 @@ export function pageEntries(entries, maxBytes, head = {}) {
   if (entries.length > MaxEntries) throw new RangeError(`pageEntries: ${entries.length} entries (the limit is ${MaxEntries})`);
   if (count !== entries.length) throw new RangeError(`pageEntries: count ${count} is not the ${entries.length} entries given`);
   const bytes = head.bytes ?? entries.reduce((sum, e) => sum + (e.size ?? 0), 0);
-  const offer = { type: Msg.Offer, transfer, name, count, bytes };
+  const offer = { type: Msg.Offer, transfer, name, count, bytes, ...(head.checkHeld ? { checkHeld: true } : {}) };
   // A page's encoded size is its message's size without entries, plus each
   // entry's, plus the commas between them.
   const probe = { path: '' };

@@ -23,6 +23,23 @@ export function rate(bytesPerSecond) {
   return `${mb < 10 ? mb.toFixed(1) : Math.round(mb)} MB/s`;
 }
 
+/**
+ * quality is a word for how fast a link is going, from its speed over the
+ * last seconds: fast (10 MB/s and more, a good Wi-Fi or a cable), medium
+ * (1 MB/s and more), slow, or '' while nothing is known.
+ */
+export function quality(bytesPerSecond) {
+  if (!Number.isFinite(bytesPerSecond) || bytesPerSecond <= 0) return '';
+  if (bytesPerSecond >= 10e6) return 'fast';
+  return bytesPerSecond >= 1e6 ? 'medium' : 'slow';
+}
+
+/** speedWords is a speed with its word: "23 MB/s, fast link". */
+export function speedWords(bytesPerSecond) {
+  const q = quality(bytesPerSecond);
+  return q ? `${rate(bytesPerSecond)}, ${q} link` : rate(bytesPerSecond);
+}
+
 /** duration formats seconds as "45 s", "3 min 05 s", "2 h 07 min". */
 export function duration(seconds) {
   if (!Number.isFinite(seconds) || seconds < 0) return '–';

@@ -7,12 +7,64 @@ import { ControlLabel, DataLabel } from './codec.js';
 
 const DISCONNECTED_WAIT = 5000;
 
+const CERT_LIFE = 365 * 24 * 3600 * 1000; // asked of a new certificate
+const CERT_RENEW = 7 * 24 * 3600 * 1000; // a certificate closer than this to its end is replaced
+
 let certificate = null;
 
-/** pageCertificate is the one DTLS certificate this page uses for every connection. */
+/**
+ * pageCertificate is the one DTLS certificate this page uses for every
+ * connection. It is kept in IndexedDB, so a reloaded page is the same
+ * sender to a daemon (its guest ID and this certificate), which lets a
+ * file picked again continue what the daemon already holds. Where the
+ * browser cannot store it, the page makes one for as long as it is open.
+ */
 export function pageCertificate() {
-  if (!certificate) certificate = RTCPeerConnection.generateCertificate({ name: 'ECDSA', namedCurve: 'P-256' });
+  if (!certificate) {
+    certificate = storedCertificate().catch(() => null).then(async (kept) => {
+      if (kept && kept.expires - Date.now() > CERT_RENEW) return kept;
+      const made = await RTCPeerConnection.generateCertificate({ name: 'ECDSA', namedCurve: 'P-256', expires: CERT_LIFE });
+      await storeCertificate(made).catch(() => {});
+      return made;
+    });
+  }
   return certificate;
+}
+
+function certificateDB() {
+  return new Promise((ok, fail) => {
+    const req = indexedDB.open('ferry', 1);
+    req.onupgradeneeded = () => req.result.createObjectStore('keys');
+    req.onsuccess = () => ok(req.result);
+    req.onerror = () => fail(req.error);
+  });
+}
+
+async function storedCertificate() {
+  const db = await certificateDB();
+  try {
+    return await new Promise((ok, fail) => {
+      const req = db.transaction('keys').objectStore('keys').get('dtls');
+      req.onsuccess = () => ok(req.result instanceof RTCCertificate ? req.result : null);
+      req.onerror = () => fail(req.error);
+    });
+  } finally {
+    db.close();
+  }
+}
+
+async function storeCertificate(cert) {
+  const db = await certificateDB();
+  try {
+    await new Promise((ok, fail) => {
+      const tx = db.transaction('keys', 'readwrite');
+      tx.objectStore('keys').put(cert, 'dtls');
+      tx.oncomplete = () => ok();
+      tx.onerror = () => fail(tx.error);
+    });
+  } finally {
+    db.close();
+  }
 }
 
 export class Link {

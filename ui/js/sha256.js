@@ -131,6 +131,18 @@ export class Sha256 {
     }
   }
 
+  // clone returns a Sha256 that goes on from the same state, so a hash of
+  // what went so far can be taken without ending this one.
+  clone() {
+    const c = new Sha256();
+    c.#h.set(this.#h);
+    c.#block.set(this.#block);
+    c.#held = this.#held;
+    c.#length = this.#length;
+    c.#done = this.#done;
+    return c;
+  }
+
   // digest ends the message and returns its 32-byte hash. A Sha256 gives
   // one digest; it cannot be updated after.
   digest() {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bytes, rate, duration, eta, percent, ago, stateWords } from '../js/format.js';
+import { bytes, rate, duration, eta, percent, ago, stateWords, quality, speedWords } from '../js/format.js';
 
 test('bytes in binary units, as the CLI prints them', () => {
   assert.equal(bytes(0), '0 B');
@@ -44,4 +44,16 @@ test('state words name the peer and the direction', () => {
   assert.equal(stateWords({ state: 'interrupted', direction: 'in', peerName: 'desk' }), 'Paused: waiting for desk to come back');
   assert.equal(stateWords({ state: 'failed', error: 'the downloads folder is full' }), 'Failed: the downloads folder is full');
   assert.equal(stateWords({ state: 'active', direction: 'out', addr: '10.0.0.2:7466' }), 'Sending to 10.0.0.2:7466');
+});
+
+test('quality names a link by its speed, and speedWords puts the two together', () => {
+  // Guards: the thresholds (1 and 10 MB/s) and nothing said of an unknown speed.
+  assert.equal(quality(0), '');
+  assert.equal(quality(NaN), '');
+  assert.equal(quality(999_999), 'slow');
+  assert.equal(quality(1e6), 'medium');
+  assert.equal(quality(9_999_999), 'medium');
+  assert.equal(quality(10e6), 'fast');
+  assert.equal(speedWords(23e6), '23 MB/s, fast link');
+  assert.equal(speedWords(0), '–');
 });

@@ -390,3 +390,66 @@ for (const [name, pages] of [
     await assertFailed(t, r, 'bad-name');
   });
 }
+
+// ---------------------------------------------------------------------------
+// Files that come as downloads from the sending computer (fetch)
+
+test('fetch: links and hashes hand every file to the browser, nothing held in the page', (t) => {
+  // Guards: fetch only from pending, each link handed to download once,
+  // the hash kept to show, done once each file has both, no chunk expected.
+  const entries = [{ path: 'clips', dir: true }, { path: 'clips/a.mov', size: 5, mtime: 1 }, { path: 'b.mov', size: 0, mtime: 1 }];
+  const r = offered(t, entries);
+  const downloads = [];
+  r.inc.download = (url, name) => downloads.push([url, name]);
+  assert.equal(r.inc.canFetch, true);
+  r.inc.fetch();
+  assert.equal(r.inc.state, 'active');
+  assert.deepEqual(r.types(), ['fetch']);
+  const a = 'http://192.0.2.7:7860/get/AAAA/a.mov';
+  r.inc.control(encodeControl({ type: 'link', file: 1, path: a }));
+  r.inc.control(encodeControl({ type: 'file-end', file: 1, sha256: 'a'.repeat(64) }));
+  assert.equal(r.inc.state, 'active', 'b.mov has no link yet');
+  r.inc.control(encodeControl({ type: 'link', file: 2, path: 'http://192.0.2.7:7860/get/BBBB/b.mov' }));
+  r.inc.control(encodeControl({ type: 'file-end', file: 2, sha256: 'b'.repeat(64) }));
+  assert.equal(r.inc.state, 'done', r.inc.error);
+  assert.deepEqual(downloads, [[a, 'a.mov'], ['http://192.0.2.7:7860/get/BBBB/b.mov', 'b.mov']]);
+  assert.deepEqual(r.inc.want, ['', 'a'.repeat(64), 'b'.repeat(64)]);
+  assert.deepEqual(r.store.discarded, []);
+  assertValid(r);
+});
+
+for (const [name, msg, code] of [
+  ['a link to something else than a ferry download', { type: 'link', file: 1, path: 'http://192.0.2.7/elsewhere' }, 'bad-message'],
+  ['a javascript: link', { type: 'link', file: 1, path: 'javascript:alert(1)//get/' }, 'bad-message'],
+  ['a relative link', { type: 'link', file: 1, path: '/get/AAAA/a.mov' }, 'bad-message'],
+  ['a link for a folder', { type: 'link', file: 0, path: 'http://192.0.2.7/get/AAAA/clips' }, 'unknown-file'],
+  ['a link for no file', { type: 'link', file: 9, path: 'http://192.0.2.7/get/AAAA/x' }, 'unknown-file'],
+]) {
+  test(`fetch: ${name} fails the transfer`, (t) => {
+    // Guards: the page follows only links to a ferry download of a file it was offered.
+    const r = offered(t, [{ path: 'clips', dir: true }, { path: 'clips/a.mov', size: 5, mtime: 1 }]);
+    const downloads = [];
+    r.inc.download = (url) => downloads.push(url);
+    r.inc.fetch();
+    r.inc.control(encodeControl(msg));
+    assert.equal(r.inc.state, 'failed');
+    assert.equal(r.last().code, code);
+    assert.deepEqual(downloads, []);
+  });
+}
+
+test('fetch: a link nobody asked for fails; a page in a secure context or an offer from a browser cannot fetch', (t) => {
+  // Guards: links only after fetch; fetch only where it is the way.
+  const r = offered(t, [{ path: 'a', size: 1, mtime: 1 }]);
+  r.inc.accept();
+  r.inc.control(encodeControl({ type: 'link', file: 0, path: 'http://192.0.2.7/get/AAAA/a' }));
+  assert.equal(r.inc.state, 'failed');
+  const fromBrowser = offered(t, [{ path: 'a', size: 1, mtime: 1 }]);
+  fromBrowser.inc.peerKind = 'guest';
+  assert.equal(fromBrowser.inc.canFetch, false);
+  fromBrowser.inc.fetch();
+  assert.equal(fromBrowser.inc.state, 'pending');
+  const onDisk = offered(t, [{ path: 'a', size: 1, mtime: 1 }]);
+  onDisk.inc.store.kind = 'disk';
+  assert.equal(onDisk.inc.canFetch, false);
+});

@@ -205,3 +205,53 @@ test('outgoing: an accept past the end of the manifest fails', {
   assert.equal(s.out.state, 'failed');
   assert.deepEqual(s.streams, []);
 });
+// ---------------------------------------------------------------------------
+// Outgoing: continuing what the receiver already holds
+
+/** streamed runs the real stream() over a fake link and returns the chunks' (file, offset) and the file-end hashes. */
+async function streamed(content, offset, held) {
+  const out = new Outgoing({ hub: {}, peer: 'PEER', peerName: 'Bob', myName: 'Me', items: [{ path: 'a', file: new File([content], 'a', { lastModified: 1700000000000 }) }], changed: () => {} });
+  const chunks = [];
+  const ends = [];
+  const link = {
+    maxChunk: (n) => Math.min(n, ChunkHeaderBytes + 1000),
+    data: { bufferedAmount: 0, send: (m) => chunks.push(new DataView(m.buffer, m.byteOffset).getUint32(8)) },
+    ctrl: { send: (text) => ends.push(decodeControl(text).msg) },
+  };
+  out.done = offset;
+  out.continued = offset;
+  await out.stream(link, 0, offset, held);
+  return { out, first: chunks[0], ends };
+}
+
+test('outgoing: an accept whose held hash matches goes on from its offset', async () => {
+  // Guards: the receiver's held bytes are the sender's own, so nothing
+  // before the offset is sent again and the whole file's hash still ends it.
+  const content = bytesOf(5000);
+  const { out, first, ends } = await streamed(content, 3000, sha(content.subarray(0, 3000)));
+  assert.equal(first, 3000);
+  assert.deepEqual(out.restarted, []);
+  assert.equal(out.continued, 3000);
+  assert.equal(ends[0].sha256, sha(content));
+});
+
+test('outgoing: an accept whose held hash differs sends the file from its start', async () => {
+  // Guards: a receiver holding other bytes (another version of the file)
+  // gets it from offset 0, and the page says so; done counts from zero.
+  const content = bytesOf(5000);
+  const { out, first, ends } = await streamed(content, 3000, sha(bytesOf(3000).map((b) => b ^ 1)));
+  assert.equal(first, 0);
+  assert.deepEqual(out.restarted, ['a']);
+  assert.equal(out.continued, 0);
+  assert.equal(out.done, 0);
+  assert.equal(ends[0].sha256, sha(content));
+});
+
+test('outgoing: the offer asks the receiver for the hash of what it holds', () => {
+  // Guards: checkHeld is on the first page only, and the pages still fit.
+  const wire = Array.from({ length: 600 }, (_, i) => ({ path: `folder/${'x'.repeat(80)}-${i}`, size: 1, mtime: 1 }));
+  const msgs = pageEntries(wire, MaxControlBytes, { transfer: TRANSFER, checkHeld: true });
+  assert.equal(decodeControl(encodeControl(msgs[0])).msg.checkHeld, true);
+  assert.ok(msgs.slice(1).every((m) => !('checkHeld' in m)));
+  for (const m of msgs) assert.ok(encodeControl(m).length <= MaxControlBytes);
+});

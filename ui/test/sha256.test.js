@@ -116,3 +116,12 @@ test('sha256: the length in bits beyond 32 bits', () => {
 function toHex(b) {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 }
+
+test('sha256: a clone hashes what went before and leaves the original going on', () => {
+  const data = new Uint8Array(200).map((_, i) => (i * 7) & 255);
+  const h = new Sha256().update(data.subarray(0, 70));
+  const prefix = h.clone().hex();
+  assert.equal(prefix, sha256hex(data.subarray(0, 70)));
+  h.update(data.subarray(70));
+  assert.equal(h.hex(), sha256hex(data));
+});

@@ -33,7 +33,7 @@ async function run(m) {
         const n = h.write(m.bytes, { at: m.offset });
         if (n !== m.bytes.length) throw new Error(`wrote ${n} of ${m.bytes.length} bytes: the disk may be full`);
       } catch (err) {
-        failed.set(name, err.message);
+        failed.set(name, err.name === 'QuotaExceededError' ? "this browser's storage for the page is full: free some space, or receive on a computer running ferry" : err.message);
       }
       return;
     }

@@ -6,9 +6,12 @@ import { Outgoing } from './outgoing.js';
 import { Incoming } from './incoming.js';
 
 export class Engine {
-  /** @param {{hub, myName: () => string, store, changed: () => void, lookup: (id: string) => {name: string, kind: string}}} o */
-  constructor({ hub, myName, store, changed, lookup }) {
-    Object.assign(this, { hub, myName, store, changed, lookup });
+  /**
+   * @param {{hub, myName: () => string, store, changed: () => void, lookup: (id: string) => {name: string, kind: string},
+   *   download?: (url: string, name: string) => void}} o
+   */
+  constructor({ hub, myName, store, changed, lookup, download }) {
+    Object.assign(this, { hub, myName, store, changed, lookup, download });
     this.transfers = [];
     this.links = new Map(); // peer/conn -> transfer
     hub.addEventListener('signal', (e) => this.signal(e.detail));
@@ -31,7 +34,7 @@ export class Engine {
       const who = this.lookup(m.from);
       const inc = new Incoming({
         hub: this.hub, peer: m.from, peerName: who.name || m.name || 'someone', peerKind: who.kind,
-        conn: m.conn, session: m.session, sdp: m.sdp, store: this.store, changed: this.changed,
+        conn: m.conn, session: m.session, sdp: m.sdp, store: this.store, changed: this.changed, download: this.download,
       });
       this.add(inc, key);
       inc.start();

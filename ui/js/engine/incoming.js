@@ -38,6 +38,16 @@ export class Incoming {
     this.replayed = 0; // entries seen of an offer sent again on a new session
     this.interrupted = false;
     this.giveUp = 0;
+    this.viaLinks = false; // the files come as downloads from the sending computer (fetch)
+    this.links = []; // per entry: the URL to download it from
+  }
+
+  /**
+   * canFetch says whether the files can come as downloads instead: from a
+   * computer running ferry, to a page that can keep them only in memory.
+   */
+  get canFetch() {
+    return this.peerKind === 'daemon' && this.store.kind === 'memory';
   }
 
   async start() {
@@ -132,7 +142,10 @@ export class Incoming {
         if (!this.count || this.state !== 'connecting') return this.fail('bad-message', 'entries after the offer was complete');
         return this.addEntries(m.entries);
       case 'file-end':
+        if (this.viaLinks) return this.linkHash(m.file || 0, m.sha256);
         return this.fileEnd(m.file || 0, m.sha256);
+      case 'link':
+        return this.gotLink(m.file || 0, m.path);
       case 'cancel':
         return this.end('cancelled', m.text || `${this.peerName} cancelled the transfer`);
       case 'error':
@@ -177,6 +190,57 @@ export class Incoming {
     this.send({ type: 'accept' });
     this.changed();
     this.checkAllDone();
+  }
+
+  /**
+   * fetch asks the sending computer for the files as downloads from it,
+   * which the browser saves on its own: nothing is held in the page.
+   */
+  fetch() {
+    if (this.state !== 'pending' || !this.canFetch) return;
+    this.viaLinks = true;
+    this.links = this.entries.map(() => '');
+    this.state = 'active';
+    this.send({ type: 'fetch' });
+    this.changed();
+  }
+
+  /** gotLink takes the URL of file i and hands it to the browser's downloads. */
+  gotLink(i, path) {
+    if (!this.viaLinks || this.state !== 'active') return this.fail('bad-message', 'a link the page did not ask for');
+    const e = this.entries[i];
+    if (!e || e.dir) return this.fail('unknown-file', `link for file ${i}, which the offer does not list as a file`);
+    if (this.links[i]) return this.fail('bad-message', `a second link for ${e.path}`);
+    let url;
+    try {
+      url = new URL(path);
+    } catch {
+      return this.fail('bad-message', `the link for ${e.path} is not a URL`);
+    }
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !url.pathname.startsWith('/get/')) {
+      return this.fail('bad-message', `the link for ${e.path} is not a ferry download`);
+    }
+    this.links[i] = url.href;
+    this.download?.(url.href, e.path.split('/').pop());
+    this.changed();
+    this.checkHanded();
+  }
+
+  /** linkHash takes the SHA-256 of a file that comes as a download, to show. */
+  linkHash(i, sha) {
+    const e = this.entries[i];
+    if (!e || e.dir) return this.fail('unknown-file', `file-end for file ${i}, which the offer does not list as a file`);
+    this.want[i] = sha;
+    this.changed();
+    this.checkHanded();
+  }
+
+  /** checkHanded ends the transfer once every file has its link and hash. */
+  checkHanded() {
+    if (this.state !== 'active' || this.entries.some((e, i) => !e.dir && (!this.links[i] || !this.want[i]))) return;
+    this.done = this.bytes;
+    this.end('done', '');
+    setTimeout(() => this.link.close(), 1000);
   }
 
   decline() {

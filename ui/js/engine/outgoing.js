@@ -32,6 +32,11 @@ export class Outgoing {
     this.link = null;
     this.cancelled = false;
     this.interrupted = false; // the connection broke; making it again
+    this.attempt = 0; // of the new connections after a break, the one under way
+    this.retries = RETRIES;
+    this.continued = 0; // bytes the receiver held from an earlier transfer of the same files
+    this.restarted = []; // files the receiver held other bytes of, sent from their start
+    this.accepted = false;
   }
 
   /**
@@ -52,8 +57,11 @@ export class Outgoing {
         connected = true;
         tries = 0;
         this.interrupted = false;
+        this.attempt = 0;
         const wire = this.entries.map((e) => (e.dir ? { path: e.path, dir: true } : { path: e.path, size: e.size, ...(e.mtime ? { mtime: e.mtime } : {}) }));
-        for (const m of pageEntries(wire, MaxControlBytes, { transfer: this.id, name: this.myName, bytes: this.bytes })) {
+        // checkHeld: an accept that says how far the receiver is also gives the
+        // hash of what it holds, which stream() checks before going on.
+        for (const m of pageEntries(wire, MaxControlBytes, { transfer: this.id, name: this.myName, bytes: this.bytes, checkHeld: true })) {
           link.ctrl.send(encodeControl(m));
         }
         if (this.state === 'connecting') this.set('pending');
@@ -64,8 +72,11 @@ export class Outgoing {
         link.close();
         if (isFinalState(this.state)) return;
         if (this.cancelled) return this.end('cancelled', 'You cancelled the transfer.');
-        if (!connected || tries >= RETRIES) return this.end('failed', err.message || String(err));
+        const why = err.message || String(err);
+        if (!connected) return this.end('failed', why);
+        if (tries >= RETRIES) return this.end('failed', `Gave up after ${RETRIES} attempts to reconnect to ${this.peerName}: ${why}`);
         this.interrupted = true;
+        this.attempt = tries + 1;
         this.changed();
         await new Promise((ok) => setTimeout(ok, Math.min(250 * 2 ** tries, 5000)));
         if (this.cancelled) return;
@@ -99,9 +110,13 @@ export class Outgoing {
         case 'accept':
           if (streaming) return this.end('failed', `${this.peerName} accepted twice`);
           if ((m.file || 0) > this.entries.length) return this.end('failed', `${this.peerName} asked to resume past the end`);
-          this.set('active');
           this.done = position(this.entries, m.file || 0, m.offset || 0);
-          streaming = this.stream(link, m.file || 0, m.offset || 0);
+          // The first accept of a transfer that starts past zero continues
+          // an earlier one whose files the receiver kept.
+          if (!this.accepted) this.continued = this.done;
+          this.accepted = true;
+          this.set('active');
+          streaming = this.stream(link, m.file || 0, m.offset || 0, m.sha256 || '');
           streaming.catch((err) => link.fail(err));
           break;
         case 'progress':
@@ -131,7 +146,13 @@ export class Outgoing {
     }
   }
 
-  async stream(link, from, offset) {
+  /**
+   * stream sends from file `from` at `offset`. held, when the receiver gives
+   * it, is the hash of the bytes it holds before offset: if this file's own
+   * first bytes hash otherwise, the receiver holds something else, and the
+   * file goes from its start (docs/protocol.md, "Resume").
+   */
+  async stream(link, from, offset, held) {
     const chunk = link.maxChunk(MaxChunkBytes);
     const step = chunk - ChunkHeaderBytes;
     const data = link.data;
@@ -142,10 +163,18 @@ export class Outgoing {
       const e = this.entries[i];
       if (e.dir) continue;
       const file = this.items[e.item].file;
-      const h = new Sha256();
+      let h = new Sha256();
       let off = i === from ? offset : 0;
       // The hash covers the whole file: on resume, read what went before.
       for (let p = 0; p < off; p += READ) h.update(new Uint8Array(await file.slice(p, Math.min(off, p + READ)).arrayBuffer()));
+      if (off > 0 && held && h.clone().hex() !== held) {
+        this.continued = Math.max(0, this.continued - off);
+        this.done -= off;
+        this.restarted.push(e.path);
+        this.changed();
+        off = 0;
+        h = new Sha256();
+      }
       // The next block is read while this one goes out.
       const read = (p) => {
         const r = file.slice(p, Math.min(e.size, p + READ)).arrayBuffer();

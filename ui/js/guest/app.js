@@ -4,7 +4,7 @@
 // browsers, directly over WebRTC.
 
 import { h, fill, say, copyButton } from '../dom.js';
-import { bytes, percent, rate, eta, ago } from '../format.js';
+import { bytes, percent, speedWords, eta, ago } from '../format.js';
 import { Hub, randomID } from '../hub.js';
 import { Engine } from '../engine/engine.js';
 import { MemoryStore, DiskStore } from '../engine/store.js';
@@ -41,6 +41,14 @@ const hub = new Hub({ url: `${proto}//${location.host}/ws`, id: me.id, name: me.
 const engine = new Engine({
   hub, myName: () => me.name, store: new MemoryStore(MEMORY_LIMIT), changed: () => schedule(),
   lookup: (id) => state.members.find((m) => m.id === id) || { name: '', kind: '' },
+  download: (url) => {
+    // The sending computer's answer says attachment, so this saves the
+    // file and the page stays.
+    const a = h('a', { href: url, hidden: true });
+    document.body.append(a);
+    a.click();
+    a.remove();
+  },
 });
 
 let drawing = false;
@@ -136,9 +144,11 @@ function renderTransfers() {
 
 function offer(t) {
   const note = t.tooBig
-    ? h('p', { class: 'note warn', text: engine.store.kind === 'memory'
-        ? `This page is plain HTTP, so the browser lets it keep received files only in memory, at most ${bytes(MEMORY_LIMIT)}; this offer is ${bytes(t.bytes)}. Receive it on a computer running ferry instead, or ask for smaller parts.`
-        : `This browser lets the page store ${bytes(engine.store.limit)} more; this offer is ${bytes(t.bytes)}. Free some space, or receive it on a computer running ferry.` })
+    ? h('p', { class: 'note warn', text: engine.store.kind !== 'memory'
+        ? `This browser lets the page store ${bytes(engine.store.limit)} more; this offer is ${bytes(t.bytes)}. Free some space, or receive it on a computer running ferry.`
+        : t.canFetch
+          ? `This page is plain HTTP, so it can keep received files only in memory, at most ${bytes(MEMORY_LIMIT)}; this offer is ${bytes(t.bytes)}. Download it instead: your browser saves each file to its downloads, straight from ${t.peerName}, and can continue a download that breaks off.`
+          : `This page is plain HTTP, so the browser lets it keep received files only in memory, at most ${bytes(MEMORY_LIMIT)}; this offer is ${bytes(t.bytes)}. Receive it on a computer running ferry instead, or ask for smaller parts.` })
     : null;
   return h('article', { class: 'offer', 'data-transfer': t.id },
     h('div', { class: 'item-head' }, h('strong', { text: `${t.peerName} wants to send you ${t.files === 1 ? '1 file' : `${t.files} files`}, ${bytes(t.bytes)}` })),
@@ -146,6 +156,7 @@ function offer(t) {
     note,
     h('div', { class: 'actions' },
       h('button', { type: 'button', class: 'accept', text: 'Accept', disabled: t.tooBig, on: { click: () => t.accept() } }),
+      t.canFetch ? h('button', { type: 'button', class: 'fetch', text: 'Download instead', on: { click: () => t.fetch() } }) : null,
       h('button', { type: 'button', class: 'danger decline', text: 'Decline', on: { click: () => t.decline() } })));
 }
 
@@ -157,10 +168,13 @@ function transfer(t) {
     active: out ? `Sending to ${t.peerName}` : `Receiving from ${t.peerName}`,
     done: out ? `Sent to ${t.peerName}, every file verified` : `Received from ${t.peerName}, every file verified`,
   }[t.state] || `${t.state[0].toUpperCase()}${t.state.slice(1)}: ${t.error}`;
-  const shown = t.interrupted && !isFinal(t.state) ? `Connection to ${t.peerName} lost; reconnecting…` : words;
+  const shown = t.interrupted && !isFinal(t.state) ? paused(t) : t.viaLinks ? linkWords(t) : words;
   const bps = speedOf(t);
-  const parts = t.bytes || out ? [`${percent(t.done, t.bytes)}%`, `${bytes(t.done)} of ${bytes(t.bytes)}`] : [];
-  if (t.state === 'active') parts.push(rate(bps), `${eta(t.bytes - t.done, bps)} left`);
+  const parts = (t.bytes || out) && !t.viaLinks ? [`${percent(t.done, t.bytes)}%`, `${bytes(t.done)} of ${bytes(t.bytes)}`] : [];
+  if (t.state === 'active' && !t.interrupted) parts.push(speedWords(bps), `${eta(t.bytes - t.done, bps)} left`);
+  const notes = [];
+  if (out && t.continued > 0) notes.push(`Continuing: ${t.peerName} already had ${bytes(t.continued)} of these files from an earlier try.`);
+  if (out && t.restarted?.length) notes.push(`${t.peerName} held other bytes of ${t.restarted.join(', ')}, so that went from its start.`);
   const saved = !out && t.saved.length
     ? h('div', {},
         h('ul', { class: 'files' }, ...t.saved.map((f) => h('li', {}, `${f.path} (${bytes(f.size)}) `, saveLink(f, { class: 'save', text: 'Save' })))),
@@ -168,10 +182,39 @@ function transfer(t) {
     : null;
   return h('li', { 'data-transfer': t.id, class: t.state },
     h('div', { class: 'item-head' }, h('strong', { text: shown }), h('span', { class: 'tag', text: out ? 'sending' : 'receiving' })),
-    isFinal(t.state) ? null : h('progress', { max: '100', value: String(percent(t.done, t.bytes)), 'aria-label': 'Progress' }),
+    isFinal(t.state) || t.viaLinks ? null : h('progress', { max: '100', value: String(percent(t.done, t.bytes)), 'aria-label': 'Progress' }),
     h('div', { class: 'meta', text: parts.join(' · ') }),
+    ...notes.map((n) => h('div', { class: 'meta continued', text: n })),
     saved,
+    t.viaLinks ? linkList(t) : null,
     isFinal(t.state) ? null : h('div', { class: 'actions' }, h('button', { type: 'button', class: 'small danger', text: 'Cancel', on: { click: () => t.cancel() } })));
+}
+
+function linkWords(t) {
+  if (t.state === 'done') return `Handed to your browser's downloads, from ${t.peerName}`;
+  if (t.state === 'active') return `Downloading from ${t.peerName} through your browser`;
+  return `${t.state[0].toUpperCase()}${t.state.slice(1)}: ${t.error}`;
+}
+
+/**
+ * linkList lists the files that come as downloads, each with its link (to
+ * start it again, or where the browser asked first) and the SHA-256 its
+ * sender computed, to compare with the file saved.
+ */
+function linkList(t) {
+  return h('ul', { class: 'files links' }, ...t.entries.flatMap((e, i) => (e.dir ? [] : [h('li', {},
+    t.links[i] ? h('a', { class: 'download', href: t.links[i], text: `${e.path} (${bytes(e.size || 0)})` }) : `${e.path} (${bytes(e.size || 0)})`,
+    h('div', { class: 'meta sha', text: t.want[i] ? `SHA-256 ${t.want[i]}` : 'SHA-256 being computed…' }))])));
+}
+
+/** paused says that a transfer's connection broke and what is being done. */
+function paused(t) {
+  if (t.direction === 'out' && t.attempt) {
+    return `Paused: connection to ${t.peerName} lost; reconnecting (attempt ${t.attempt} of ${t.retries})…`;
+  }
+  return t.direction === 'out'
+    ? `Paused: connection to ${t.peerName} lost; reconnecting…`
+    : `Paused: connection to ${t.peerName} lost; reconnecting, waiting for ${t.peerName} to come back…`;
 }
 
 /**
@@ -231,7 +274,7 @@ function showLimits() {
     ? `Files you receive are written to this browser's storage (${bytes(engine.store.limit)} free) until you save them, so their size does not matter.`
     : window.isSecureContext
       ? `Files you receive are kept in memory until you save them, up to ${bytes(MEMORY_LIMIT)} per transfer.`
-      : `This page is plain HTTP, so the browser lets it keep received files only in memory: up to ${bytes(MEMORY_LIMIT)} per transfer. For larger files, receive on a computer running ferry.`;
+      : `This page is plain HTTP, so the browser lets it keep received files only in memory: up to ${bytes(MEMORY_LIMIT)} per transfer. Larger files from a computer running ferry can come as downloads instead.`;
 }
 
 function wire() {

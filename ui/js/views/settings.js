@@ -2,7 +2,7 @@
 import { say } from '../dom.js';
 import { post } from '../api.js';
 
-const NAMES = { name: 'the name', downloads: 'the downloads folder', port: 'the port' };
+const NAMES = { name: 'the name', downloads: 'the downloads folder', port: 'the port', https: 'the HTTPS setting', httpsPort: 'the HTTPS port' };
 
 let shown = ''; // the settings last put into the form, so edits in progress survive updates
 
@@ -16,6 +16,10 @@ export function renderSettings(state) {
   f.devicename.value = s.name;
   f.folder.value = s.downloads;
   f.listenport.value = String(s.port);
+  f.https.checked = !!s.https;
+  // Empty is the port after the port, which the placeholder shows.
+  f.httpsport.value = s.httpsPort ? String(s.httpsPort) : '';
+  f.httpsport.placeholder = String(s.port + 1);
   for (const r of f.accept) r.checked = r.value === s.accept;
 }
 
@@ -24,7 +28,10 @@ export function wireSettings() {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const f = form.elements;
-    const body = { name: f.devicename.value, downloads: f.folder.value, accept: f.accept.value, port: Number(f.listenport.value) };
+    const body = {
+      name: f.devicename.value, downloads: f.folder.value, accept: f.accept.value, port: Number(f.listenport.value),
+      https: f.https.checked, httpsPort: Number(f.httpsport.value) || 0,
+    };
     const r = await post('/api/settings', body);
     if (!r.ok) return say('settings-note', r.error);
     const later = (r.data.restart || []).map((k) => NAMES[k] || k);

@@ -1,6 +1,6 @@
 // Incoming offers, transfers under way, and the history.
 import { h, fill, say } from '../dom.js';
-import { bytes, rate, eta, percent, stateWords, ago } from '../format.js';
+import { bytes, speedWords, eta, percent, stateWords, ago } from '../format.js';
 import { get, post } from '../api.js';
 import { incoming, current, history, speed } from '../state.js';
 
@@ -71,7 +71,7 @@ function live(t, state) {
   const bps = speed(state, t.id);
   const pct = percent(t.done, t.bytes);
   const parts = [`${pct}%`, `${bytes(t.done)} of ${bytes(t.bytes)}`];
-  if (t.state === 'active') parts.push(rate(bps), `${eta(t.bytes - t.done, bps)} left`);
+  if (t.state === 'active') parts.push(speedWords(bps), `${eta(t.bytes - t.done, bps)} left`);
   const file = t.file ? `${t.file}: ${bytes(t.fileDone)} of ${bytes(t.fileBytes)}` : '';
   return h(
     'li',
