@@ -1,20 +1,15 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ferry-dev/ferry/daemon/api"
 )
@@ -23,35 +18,7 @@ import (
 // returns the line it prints when ready, and stops it when the test ends.
 func startRun(t *testing.T, bin, dir string, extra ...string) string {
 	t.Helper()
-	args := append([]string{"run", "--data-dir", dir, "--downloads", filepath.Join(dir, "downloads"), "--port", "0", "--name", "alice", "--interfaces", "lo", "--mdns=false"}, extra...)
-	cmd := exec.Command(bin, args...)
-	stdout, _ := cmd.StdoutPipe()
-	var logs bytes.Buffer
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("ferry run exited with %v on SIGINT; logs:\n%s", err, logs.String())
-		}
-	})
-	ready := make(chan string, 1)
-	go func() {
-		rd := bufio.NewReader(stdout)
-		line, _ := rd.ReadString('\n')
-		ready <- line
-		io.Copy(io.Discard, rd)
-	}()
-	select {
-	case line := <-ready:
-		return line
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("ferry run printed no line in 30 s; logs:\n%s", logs.String())
-	}
-	return ""
+	return runFerry(t, bin, "alice", dir, filepath.Join(dir, "downloads"), append([]string{"--mdns=false"}, extra...)...)
 }
 
 // TestRunHTTPS: the HTTPS setting in config.json starts the HTTPS mode,

@@ -34,7 +34,23 @@ func startDaemon(t *testing.T, bin, name string, extra ...string) proc {
 	t.Helper()
 	dir := t.TempDir()
 	p := proc{dir: filepath.Join(dir, "data"), downloads: filepath.Join(dir, "downloads")}
-	args := append([]string{"run", "--data-dir", p.dir, "--downloads", p.downloads, "--port", "0", "--name", name, "--interfaces", "lo"}, extra...)
+	runFerry(t, bin, name, p.dir, p.downloads, extra...)
+	b, err := os.ReadFile(filepath.Join(p.dir, datadir.APIFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info datadir.APIInfo
+	json.Unmarshal(b, &info)
+	p.addr = info.Addr
+	return p
+}
+
+// runFerry runs `ferry run` called name with the data folder dir and the
+// downloads folder dl, on loopback, returns the line it prints when ready,
+// and stops it when the test ends.
+func runFerry(t *testing.T, bin, name, dir, dl string, extra ...string) string {
+	t.Helper()
+	args := append([]string{"run", "--data-dir", dir, "--downloads", dl, "--port", "0", "--name", name, "--interfaces", "lo"}, extra...)
 	cmd := exec.Command(bin, args...)
 	stdout, _ := cmd.StdoutPipe()
 	var logs bytes.Buffer
@@ -53,14 +69,7 @@ func startDaemon(t *testing.T, bin, name string, extra ...string) proc {
 		t.Fatalf("ferry run printed %q, %v; logs:\n%s", line, err, logs.String())
 	}
 	go io.Copy(io.Discard, stdout)
-	b, err := os.ReadFile(filepath.Join(p.dir, datadir.APIFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var info datadir.APIInfo
-	json.Unmarshal(b, &info)
-	p.addr = info.Addr
-	return p
+	return line
 }
 
 func ferry(t *testing.T, bin string, args ...string) (string, error) {

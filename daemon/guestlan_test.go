@@ -336,23 +336,7 @@ func TestGuestPageFromTheLAN(t *testing.T) {
 
 	// Every owner endpoint, asked from the page, is refused. (Each refusal
 	// is a problem the page logs, so the page was checked above.)
-	var refused []string
-	b.eval(t, fmt.Sprintf(`(async () => {
-		const out = [];
-		for (const [method, path] of %s) {
-			const r = await fetch(path, {method, headers: {'Content-Type': 'application/json'}, body: method === 'GET' ? undefined : '{}'});
-			out.push(method + ' ' + path + ' ' + r.status);
-		}
-		return out;
-	})()`, ownerEndpointsJS()), &refused)
-	for _, r := range refused {
-		if !strings.HasSuffix(r, " 403") {
-			t.Errorf("a guest's request was not refused: %s", r)
-		}
-	}
-	if len(refused) != len(ownerEndpoints) {
-		t.Errorf("asked %d endpoints, got %d answers", len(ownerEndpoints), len(refused))
-	}
+	assertOwnerRefused(t, b)
 }
 
 // awaitMessage waits until the daemon has received a text from peer.
@@ -480,19 +464,11 @@ func TestGuestResumes(t *testing.T) {
 	l := newGuestLAN(t)
 	// Slow the daemon's side of the link to 100 Mbit/s, so the file is
 	// still on its way when the link drops.
-	if out, err := exec.Command("tc", "qdisc", "add", "dev", l.hostIf, "root", "tbf", "rate", "100mbit", "burst", "256kb", "latency", "100ms").CombinedOutput(); err != nil {
-		t.Skipf("skipped: cannot shape the link with tc: %v %s", err, out)
-	}
+	shapeLink(t, "", l.hostIf, "100mbit")
 	d, base := startLANDaemon(t, l, "laptop", nil)
 	b := guestPage(t, l, base+"/")
 	id := guestID(t, b)
-	t.Cleanup(func() {
-		if t.Failed() {
-			var s string
-			b.eval(t, `document.querySelector('main').innerText`, &s)
-			t.Logf("the page: %s\nproblems: %q", s, b.problems())
-		}
-	})
+	showPageOnFailure(t, b)
 	src, sum := randomFile(t, "big.bin", 64<<20)
 	out, err := transfers{d}.Send(id, []string{src})
 	if err != nil {
@@ -563,4 +539,52 @@ func TestGuestPageSecureContext(t *testing.T) {
 		t.Fatalf("the download has SHA-256 %x, the daemon sent %x", got, sum)
 	}
 	b.assertClean(t)
+}
+
+// assertOwnerRefused asks every owner endpoint from the page b shows, as a
+// guest's script could, and fails unless each answers 403.
+func assertOwnerRefused(t *testing.T, b *browser) {
+	t.Helper()
+	var refused []string
+	b.eval(t, fmt.Sprintf(`(async () => {
+		const out = [];
+		for (const [method, path] of %s) {
+			const r = await fetch(path, {method, headers: {'Content-Type': 'application/json'}, body: method === 'GET' ? undefined : '{}'});
+			out.push(method + ' ' + path + ' ' + r.status);
+		}
+		return out;
+	})()`, ownerEndpointsJS()), &refused)
+	for _, r := range refused {
+		if !strings.HasSuffix(r, " 403") {
+			t.Errorf("a guest's request was not refused: %s", r)
+		}
+	}
+	if len(refused) != len(ownerEndpoints) {
+		t.Errorf("asked %d endpoints, got %d answers", len(ownerEndpoints), len(refused))
+	}
+}
+
+// shapeLink slows what leaves dev (in namespace ns, or the host's if ns
+// is empty) to rate, so a transfer is still on its way when the test
+// breaks something; it skips the test where tc cannot.
+func shapeLink(t *testing.T, ns, dev, rate string) {
+	t.Helper()
+	args := []string{"qdisc", "add", "dev", dev, "root", "tbf", "rate", rate, "burst", "256kb", "latency", "100ms"}
+	if ns != "" {
+		args = append([]string{"-n", ns}, args...)
+	}
+	if out, err := exec.Command("tc", args...).CombinedOutput(); err != nil {
+		t.Skipf("skipped: cannot shape the link with tc: %v %s", err, out)
+	}
+}
+
+// showPageOnFailure logs what the page says and its problems if t fails.
+func showPageOnFailure(t *testing.T, b *browser) {
+	t.Cleanup(func() {
+		if t.Failed() {
+			var s string
+			b.eval(t, `document.querySelector('main').innerText`, &s)
+			t.Logf("the page: %s\nproblems: %q", s, b.problems())
+		}
+	})
 }

@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -19,19 +18,11 @@ func TestGuestPicksAgain(t *testing.T) {
 	l := newGuestLAN(t)
 	// Slow the page's side of the link, so the file is still on its way
 	// when the page reloads.
-	if out, err := exec.Command("tc", "-n", l.ns, "qdisc", "add", "dev", "eth0", "root", "tbf", "rate", "40mbit", "burst", "256kb", "latency", "100ms").CombinedOutput(); err != nil {
-		t.Skipf("skipped: cannot shape the link with tc: %v %s", err, out)
-	}
+	shapeLink(t, l.ns, "eth0", "40mbit")
 	d, base := startLANDaemon(t, l, "laptop", nil)
 	b := guestPage(t, l, base+"/")
 	id := guestID(t, b)
-	t.Cleanup(func() {
-		if t.Failed() {
-			var s string
-			b.eval(t, `document.querySelector('main').innerText`, &s)
-			t.Logf("the page: %s\nproblems: %q", s, b.problems())
-		}
-	})
+	showPageOnFailure(t, b)
 	const size = 48 << 20
 	src, sum := randomFile(t, "video.bin", size)
 	sendFromPage(t, b, d.ID().String(), src)

@@ -118,23 +118,7 @@ func TestHTTPSGuestFromTheLAN(t *testing.T) {
 	trusted.assertClean(t)
 
 	// Every owner endpoint, asked from the HTTPS page, is refused.
-	var refused []string
-	trusted.eval(t, fmt.Sprintf(`(async () => {
-		const out = [];
-		for (const [method, path] of %s) {
-			const r = await fetch(path, {method, headers: {'Content-Type': 'application/json'}, body: method === 'GET' ? undefined : '{}'});
-			out.push(method + ' ' + path + ' ' + r.status);
-		}
-		return out;
-	})()`, ownerEndpointsJS()), &refused)
-	for _, r := range refused {
-		if !strings.HasSuffix(r, " 403") {
-			t.Errorf("a guest's request over HTTPS was not refused: %s", r)
-		}
-	}
-	if len(refused) != len(ownerEndpoints) {
-		t.Errorf("asked %d endpoints, got %d answers", len(ownerEndpoints), len(refused))
-	}
+	assertOwnerRefused(t, trusted)
 }
 
 // receiveOnPage has the daemon send a small file to the page, whose person
