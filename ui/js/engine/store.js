@@ -35,10 +35,15 @@ export class MemoryStore {
   }
 }
 
-/** DiskStore writes files to OPFS through a worker; the service worker serves them. */
+/**
+ * DiskStore writes files to OPFS through a worker; the service worker
+ * serves them, or, where the browser refuses the page a service worker, a
+ * blob URL of the file on disk, which the browser also reads from disk.
+ */
 export class DiskStore {
-  constructor(worker, free) {
+  constructor(worker, free, served = true) {
     this.kind = 'disk';
+    this.served = served;
     this.limit = free; // bytes the browser lets this page store, less what it holds
     this.worker = worker;
     this.calls = new Map();
@@ -55,18 +60,25 @@ export class DiskStore {
 
   /**
    * open returns a DiskStore where the page can have one (a secure context
-   * with OPFS, workers and a service worker that controls the page), or
-   * null. It clears what earlier visits left: their links are gone.
+   * with OPFS and workers), or null. It clears what earlier visits left:
+   * their links are gone. Chromium refuses a service worker to a page whose
+   * certificate a person clicked through (docs/https.md); such a page saves
+   * from blob URLs instead.
    */
   static async open() {
-    if (!globalThis.isSecureContext || !navigator.storage?.getDirectory || !navigator.serviceWorker || typeof Worker === 'undefined') return null;
+    if (!globalThis.isSecureContext || !navigator.storage?.getDirectory || typeof Worker === 'undefined') return null;
     try {
-      await navigator.serviceWorker.register('/sw.js', { type: 'module' });
-      await navigator.serviceWorker.ready;
-      if (!navigator.serviceWorker.controller) {
-        await new Promise((ok) => navigator.serviceWorker.addEventListener('controllerchange', ok, { once: true }));
+      let served = false;
+      if (navigator.serviceWorker) {
+        served = await navigator.serviceWorker.register('/sw.js', { type: 'module' }).then(() => true, () => false);
       }
-      const store = new DiskStore(new Worker('/js/engine/disk-worker.js', { type: 'module' }), 0);
+      if (served) {
+        await navigator.serviceWorker.ready;
+        if (!navigator.serviceWorker.controller) {
+          await new Promise((ok) => navigator.serviceWorker.addEventListener('controllerchange', ok, { once: true }));
+        }
+      }
+      const store = new DiskStore(new Worker('/js/engine/disk-worker.js', { type: 'module' }), 0, served);
       await store.call({ op: 'clear' });
       await store.refresh();
       return store;
@@ -97,6 +109,11 @@ export class DiskStore {
   async finish(transfer, index, name) {
     const size = await this.call({ op: 'close', transfer, index });
     this.refresh();
+    if (!this.served) {
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('ferry');
+      const file = await (await dir.getFileHandle(`${transfer}-${index}`)).getFile();
+      return { url: URL.createObjectURL(file), size };
+    }
     return { url: `/download/${transfer}/${index}/${encodeURIComponent(name)}`, size };
   }
 
