@@ -4,6 +4,7 @@
 // description wait for it; the offerer's own go out only after its offer.
 
 import { ControlLabel, DataLabel } from './codec.js';
+import { idbGet, idbPut } from './idb.js';
 
 const DISCONNECTED_WAIT = 5000;
 
@@ -31,40 +32,13 @@ export function pageCertificate() {
   return certificate;
 }
 
-function certificateDB() {
-  return new Promise((ok, fail) => {
-    const req = indexedDB.open('ferry', 1);
-    req.onupgradeneeded = () => req.result.createObjectStore('keys');
-    req.onsuccess = () => ok(req.result);
-    req.onerror = () => fail(req.error);
-  });
-}
-
 async function storedCertificate() {
-  const db = await certificateDB();
-  try {
-    return await new Promise((ok, fail) => {
-      const req = db.transaction('keys').objectStore('keys').get('dtls');
-      req.onsuccess = () => ok(req.result instanceof RTCCertificate ? req.result : null);
-      req.onerror = () => fail(req.error);
-    });
-  } finally {
-    db.close();
-  }
+  const kept = await idbGet('keys', 'dtls');
+  return kept instanceof RTCCertificate ? kept : null;
 }
 
-async function storeCertificate(cert) {
-  const db = await certificateDB();
-  try {
-    await new Promise((ok, fail) => {
-      const tx = db.transaction('keys', 'readwrite');
-      tx.objectStore('keys').put(cert, 'dtls');
-      tx.oncomplete = () => ok();
-      tx.onerror = () => fail(tx.error);
-    });
-  } finally {
-    db.close();
-  }
+function storeCertificate(cert) {
+  return idbPut('keys', 'dtls', cert);
 }
 
 export class Link {

@@ -143,6 +143,26 @@ export class Sha256 {
     return c;
   }
 
+  // save returns the state so far as plain data (for IndexedDB), from
+  // which restore goes on.
+  save() {
+    return { h: Array.from(this.#h), block: this.#block.slice(0, this.#held), length: this.#length };
+  }
+
+  // restore returns a Sha256 that goes on from a state save returned.
+  static restore(s) {
+    const c = new Sha256();
+    if (!s || !Array.isArray(s.h) || s.h.length !== 8 || !(s.block instanceof Uint8Array) || s.block.length >= 64 ||
+        !Number.isSafeInteger(s.length) || s.length % 64 !== s.block.length) {
+      throw new Error('sha256: not a saved state');
+    }
+    c.#h.set(s.h);
+    c.#block.set(s.block);
+    c.#held = s.block.length;
+    c.#length = s.length;
+    return c;
+  }
+
   // digest ends the message and returns its 32-byte hash. A Sha256 gives
   // one digest; it cannot be updated after.
   digest() {

@@ -125,3 +125,14 @@ test('sha256: a clone hashes what went before and leaves the original going on',
   h.update(data.subarray(70));
   assert.equal(h.hex(), sha256hex(data));
 });
+
+test('sha256: a saved state, restored, goes on to the same hash', () => {
+  const data = new Uint8Array(1000).map((_, i) => (i * 13) & 255);
+  for (const cut of [0, 1, 63, 64, 65, 500]) {
+    const h = new Sha256().update(data.subarray(0, cut));
+    const saved = structuredClone(h.save());
+    assert.equal(Sha256.restore(saved).update(data.subarray(cut)).hex(), sha256hex(data), `cut at ${cut}`);
+  }
+  assert.throws(() => Sha256.restore({ h: [1, 2], block: new Uint8Array(0), length: 0 }));
+  assert.throws(() => Sha256.restore({ h: new Array(8).fill(0), block: new Uint8Array(3), length: 64 }));
+});

@@ -13,11 +13,14 @@ async function dir() {
   return folder;
 }
 
-async function handle(name) {
+// handle opens a file for writing. A file whose first write is at 0
+// starts empty; one taken up at a later offset (after the page reloaded)
+// keeps what it holds.
+async function handle(name, from = 0) {
   if (!open.has(name)) {
     const file = await (await dir()).getFileHandle(name, { create: true });
     const h = await file.createSyncAccessHandle();
-    h.truncate(0);
+    if (from === 0) h.truncate(0);
     open.set(name, h);
   }
   return open.get(name);
@@ -29,7 +32,7 @@ async function run(m) {
     case 'write': {
       if (failed.has(name)) return;
       try {
-        const h = await handle(name);
+        const h = await handle(name, m.offset);
         const n = h.write(m.bytes, { at: m.offset });
         if (n !== m.bytes.length) throw new Error(`wrote ${n} of ${m.bytes.length} bytes: the disk may be full`);
       } catch (err) {
@@ -39,7 +42,7 @@ async function run(m) {
     }
     case 'close': {
       if (failed.has(name)) throw new Error(failed.get(name));
-      const h = await handle(name); // a file of 0 bytes has had no write
+      const h = await handle(name, 1); // a file of 0 bytes has had no write; keep what one holds
       h.flush();
       const size = h.getSize();
       h.close();
@@ -59,10 +62,17 @@ async function run(m) {
       }
       return {};
     }
+    case 'flush': {
+      // Every write before this message is done; this makes it durable.
+      for (const [key, h] of open) if (key.startsWith(`${m.transfer}-`)) h.flush();
+      return {};
+    }
     case 'clear': {
-      const root = await navigator.storage.getDirectory();
-      await root.removeEntry('ferry', { recursive: true }).catch(() => {});
-      folder = null;
+      // What earlier visits left goes, but for the transfers in keep.
+      const d = await dir();
+      for await (const name of d.keys()) {
+        if (!m.keep?.some((id) => name.startsWith(`${id}-`))) await d.removeEntry(name).catch(() => {});
+      }
       return {};
     }
   }

@@ -14,6 +14,7 @@ export class Engine {
     Object.assign(this, { hub, myName, store, changed, lookup, download });
     this.transfers = [];
     this.links = new Map(); // peer/conn -> transfer
+    this.keeper = null; // keeps where transfers into the browser's storage stand (kept.js)
     hub.addEventListener('signal', (e) => this.signal(e.detail));
   }
 
@@ -35,12 +36,25 @@ export class Engine {
       const inc = new Incoming({
         hub: this.hub, peer: m.from, peerName: who.name || m.name || 'someone', peerKind: who.kind,
         conn: m.conn, session: m.session, sdp: m.sdp, store: this.store, changed: this.changed, download: this.download,
+        keeper: this.store.kind === 'disk' ? this.keeper : null,
       });
       this.add(inc, key);
       inc.start();
       return;
     }
     if (t && t.link) t.link.handle(m);
+  }
+
+  /** restore takes up transfers kept from before the page reloaded. */
+  async restore(records) {
+    for (const r of records) {
+      try {
+        const t = await this.keeper.restore(r, { hub: this.hub, changed: this.changed, download: this.download });
+        this.add(t, `${t.peer}/${t.conn}`);
+      } catch (err) {
+        console.warn(`ferry: cannot take up transfer ${r.id}: ${err.message}`);
+      }
+    }
   }
 
   add(t, key) {

@@ -12,7 +12,8 @@ import { Sha256 } from '../sha256.js';
 import { encodeControl, decodeControl, decodeChunk } from '../codec.js';
 
 const PROGRESS_EVERY = 1 << 20;
-const RESUME_WAIT = 60_000; // how long a lost sender has to come back
+const SAVE_EVERY = 4 << 20; // bytes between two saves of where a transfer stands (kept.js)
+export const RESUME_WAIT = 60_000; // how long a lost sender has to come back
 
 export class Incoming {
   /**
@@ -40,6 +41,8 @@ export class Incoming {
     this.giveUp = 0;
     this.viaLinks = false; // the files come as downloads from the sending computer (fetch)
     this.links = []; // per entry: the URL to download it from
+    this.keeper = o.keeper || null; // saves where the transfer stands, to outlive a reload (kept.js)
+    this.sinceSave = 0;
   }
 
   /**
@@ -188,6 +191,7 @@ export class Incoming {
     if (this.state !== 'pending' || this.tooBig) return;
     this.state = 'active';
     this.send({ type: 'accept' });
+    this.keeper?.save(this);
     this.changed();
     this.checkAllDone();
   }
@@ -278,6 +282,11 @@ export class Incoming {
     this.held[c.file] += n;
     this.done += n;
     this.sinceProgress += n;
+    this.sinceSave += n;
+    if (this.keeper && this.sinceSave >= SAVE_EVERY) {
+      this.sinceSave = 0;
+      this.keeper.save(this);
+    }
     if (this.sinceProgress >= PROGRESS_EVERY) {
       this.sinceProgress = 0;
       this.send({ type: 'progress', received: this.done });
@@ -308,7 +317,8 @@ export class Incoming {
       ({ url, size }) => {
         this.storing--;
         if (this.state !== 'active') return;
-        this.saved.push({ path: e.path, size, url, sha256: got });
+        this.saved.push({ path: e.path, size, url, sha256: got, index: i });
+        this.keeper?.save(this);
         this.send({ type: 'file-ok', file: i, path: e.path });
         this.changed();
         this.checkAllDone();
@@ -346,6 +356,7 @@ export class Incoming {
     this.state = state;
     this.error = error;
     if (state !== 'done') this.store.discard(this.id); // unfinished files go; verified ones stay
+    this.keeper?.forget(this);
     this.interrupted = false;
     clearTimeout(this.giveUp);
     this.changed();

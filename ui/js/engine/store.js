@@ -65,7 +65,7 @@ export class DiskStore {
    * certificate a person clicked through (docs/https.md); such a page saves
    * from blob URLs instead.
    */
-  static async open() {
+  static async open(keep = []) {
     if (!globalThis.isSecureContext || !navigator.storage?.getDirectory || typeof Worker === 'undefined') return null;
     try {
       let served = false;
@@ -79,7 +79,7 @@ export class DiskStore {
         }
       }
       const store = new DiskStore(new Worker('/js/engine/disk-worker.js', { type: 'module' }), 0, served);
-      await store.call({ op: 'clear' });
+      await store.call({ op: 'clear', keep });
       await store.refresh();
       return store;
     } catch (err) {
@@ -109,12 +109,19 @@ export class DiskStore {
   async finish(transfer, index, name) {
     const size = await this.call({ op: 'close', transfer, index });
     this.refresh();
-    if (!this.served) {
-      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('ferry');
-      const file = await (await dir.getFileHandle(`${transfer}-${index}`)).getFile();
-      return { url: URL.createObjectURL(file), size };
-    }
-    return { url: `/download/${transfer}/${index}/${encodeURIComponent(name)}`, size };
+    return { url: await this.url(transfer, index, name), size };
+  }
+
+  /** url is where the person saves a stored file from. */
+  async url(transfer, index, name) {
+    if (this.served) return `/download/${transfer}/${index}/${encodeURIComponent(name)}`;
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('ferry');
+    return URL.createObjectURL(await (await dir.getFileHandle(`${transfer}-${index}`)).getFile());
+  }
+
+  /** sync resolves once every write of transfer so far is on disk. */
+  sync(transfer) {
+    return this.call({ op: 'flush', transfer });
   }
 
   discard(transfer) {

@@ -8,6 +8,7 @@ import { bytes, percent, speedWords, eta, ago } from '../format.js';
 import { Hub, randomID } from '../hub.js';
 import { Engine } from '../engine/engine.js';
 import { MemoryStore, DiskStore } from '../engine/store.js';
+import { Keeper } from '../engine/kept.js';
 import { isFinal } from '../engine/incoming.js';
 import { visible, guestName, normalizeCode } from './people.js';
 import { fromInput, fromDrop } from '../pick.js';
@@ -379,10 +380,29 @@ if (body.dataset.missing === 'true') say('room-note', `${body.dataset.room} is n
 else if (body.dataset.room) state.room = body.dataset.room;
 wire();
 render();
-hub.start();
-DiskStore.open().then((store) => {
-  if (!store) return;
-  engine.store = store;
-  showLimits();
-  render();
-});
+start();
+
+/**
+ * start connects to the hub and, in a secure context, moves received files
+ * to the browser's storage. Transfers kept from before a reload are taken
+ * up first, so that their senders' next sessions find them.
+ */
+async function start() {
+  let started = false;
+  const connect = () => {
+    if (!started) hub.start();
+    started = true;
+  };
+  const kept = globalThis.isSecureContext && globalThis.indexedDB ? await Keeper.load().catch(() => []) : [];
+  if (!kept.length) connect();
+  else setTimeout(connect, 5000); // whatever the storage does
+  const store = await DiskStore.open(kept.map((r) => r.id));
+  if (store) {
+    engine.store = store;
+    engine.keeper = new Keeper(store);
+    await engine.restore(kept);
+    showLimits();
+    render();
+  }
+  connect();
+}
