@@ -132,7 +132,11 @@ export class Link {
   }
 
   signal(m) {
-    this.hub.send({ ...m, to: this.peer, conn: this.conn, session: this.session });
+    // A message the hub cannot carry now is lost: the connection cannot be
+    // made this way, and the sender tries again once the hub is back.
+    if (!this.hub.send({ ...m, to: this.peer, conn: this.conn, session: this.session })) {
+      this.fail(new Error('the page is not connected to the computer it was opened from'));
+    }
   }
 
   /** maxChunk is the largest chunk the remote takes, within the protocol's 64 KiB. */

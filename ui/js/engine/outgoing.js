@@ -49,6 +49,7 @@ export class Outgoing {
     let session = Date.now();
     let connected = false;
     for (let tries = 0; ; tries++, session = Math.max(session + 1, Date.now())) {
+      if (tries > 0 || connected) await hubReady(this.hub, OPEN_WAIT);
       const link = new Link({ hub: this.hub, peer: this.peer, conn: this.id, session, offerer: true });
       this.link = link;
       try {
@@ -223,6 +224,23 @@ export class Outgoing {
     this.error = error;
     this.changed();
   }
+}
+
+/** hubReady resolves once the hub is connected, or after ms regardless. */
+function hubReady(hub, ms) {
+  if (hub.connected || typeof hub.addEventListener !== 'function') return Promise.resolve();
+  return new Promise((ok) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      hub.removeEventListener('state', onState);
+      ok();
+    }
+    function onState(e) {
+      if (e.detail.connected) done();
+    }
+    hub.addEventListener('state', onState);
+  });
 }
 
 function isFinalState(s) {
