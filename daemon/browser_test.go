@@ -436,22 +436,43 @@ func (b *browser) waitTrue(t testing.TB, expr string) {
 // selector, once it is visible.
 func (b *browser) click(t testing.TB, selector string) {
 	t.Helper()
-	if err := b.do(chromedp.Click(chromedp.CSS(selector))); err != nil {
+	// A page that redraws the element between the query and the click
+	// leaves a node that is gone: the click is tried again on the new one.
+	err := b.do(chromedp.Click(chromedp.CSS(selector)))
+	for tries := 0; err != nil && tries < 5 && goneNode(err); tries++ {
+		err = b.do(chromedp.Click(chromedp.CSS(selector)))
+	}
+	if err != nil {
 		t.Fatalf("clicking %s: %v (a query waits for a visible match until the step timeout, %v)", selector, err, b.timeout)
 	}
 }
 
+// goneNode says whether err is the browser's answer about a node that was
+// removed from the page after it was found.
+func goneNode(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "No node with given id") || strings.Contains(msg, "Could not compute box model") ||
+		strings.Contains(msg, "Node is detached")
+}
+
 // text returns the textContent of the first element that matches the CSS
-// selector, waiting for one to exist.
+// selector, waiting for one to exist. The match and its text are read in
+// one step in the page, so a page that redraws the element in between is
+// never caught holding a node that is gone.
 func (b *browser) text(t testing.TB, selector string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, b.timeout)
+	const read = `(selector) => {
+		const el = document.querySelector(selector);
+		return el === null ? null : {text: el.textContent};
+	}`
+	ctx, cancel := context.WithTimeout(b.ctx, b.timeout+5*time.Second)
 	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(selector)))
+	got, err := chromedp.Run(ctx, chromedp.PollFunction[struct{ Text string }](read,
+		chromedp.WithPollingArgs(selector), chromedp.WithPollingTimeout(b.timeout)))
 	if err != nil {
 		t.Fatalf("reading the text of %s: %v", selector, err)
 	}
-	return s
+	return got.Text
 }
 
 // eval evaluates the JavaScript expression in the page, awaiting it if it

@@ -27,6 +27,7 @@ func TestGuestFetchesInstead(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.waitText(t, "#incoming", "laptop wants to send you 1 file")
+	b.screenshot(t, "guest-fetch-offer", 390, 844)
 	saved := expectDownload(t, b)
 	b.click(t, `#incoming [data-transfer] button.fetch`)
 	if got := saved(); got != sum {
