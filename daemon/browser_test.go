@@ -584,9 +584,9 @@ func TestBrowserRoomPage(t *testing.T) {
 		t.Errorf("the code on the page: %q, want %q", got, room.Code)
 	}
 	var qrWidth int
-	b.eval(t, `document.querySelector("#room img.qr").naturalWidth`, &qrWidth)
+	b.eval(t, `document.querySelector("#room svg.qr").getBoundingClientRect().width`, &qrWidth)
 	if qrWidth == 0 {
-		t.Error("the QR code did not load")
+		t.Error("the QR code is not drawn")
 	}
 	for _, size := range [][2]int{{390, 844}, {1280, 800}} {
 		path := b.screenshot(t, "room", size[0], size[1])

@@ -5,6 +5,7 @@
 
 import { ControlLabel, DataLabel } from './codec.js';
 import { idbGet, idbPut } from './idb.js';
+import { trust, covers, sign, checkPeer, refusals, theirWords } from './roomkey.js';
 
 const DISCONNECTED_WAIT = 5000;
 
@@ -120,6 +121,9 @@ export class Link {
   async handle(m) {
     if (m.session !== undefined && m.session !== this.session) return; // another session: stale
     if (m.type === 'answer' && this.offerer && !this.remoteSet) {
+      const why = checkPeer(this.peer, m);
+      if (why) return this.refuse(why);
+      this.verified = covers(this.peer);
       await this.setRemote({ type: 'answer', sdp: m.sdp }).catch((err) => this.fail(err));
     } else if (m.type === 'candidate' && m.candidate) {
       if (!this.remoteSet) this.early.length < 64 && this.early.push(m.candidate);
@@ -131,7 +135,21 @@ export class Link {
     }
   }
 
+  /**
+   * refuse ends a connection whose answer is not signed with the room's
+   * secret, and tells the other browser why.
+   */
+  refuse(why) {
+    this.hub.send({ type: 'error', to: this.peer, conn: this.conn, session: this.session, code: 'unverified', text: theirWords[why] });
+    const err = new Error(`Refused the connection: ${refusals[why]}`);
+    err.refused = true;
+    this.fail(err);
+  }
+
   signal(m) {
+    if ((m.type === 'offer' || m.type === 'answer') && covers(this.peer)) {
+      m.sig = sign(trust.secret, { room: trust.room, conn: this.conn, session: this.session, type: m.type, sdp: m.sdp });
+    }
     // A message the hub cannot carry now is lost: the connection cannot be
     // made this way, and the sender tries again once the hub is back.
     if (!this.hub.send({ ...m, to: this.peer, conn: this.conn, session: this.session })) {

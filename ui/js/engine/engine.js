@@ -4,6 +4,7 @@
 
 import { Outgoing } from './outgoing.js';
 import { Incoming } from './incoming.js';
+import { covers, checkPeer, refusals, theirWords } from '../roomkey.js';
 
 export class Engine {
   /**
@@ -31,6 +32,10 @@ export class Engine {
     const key = `${m.from}/${m.conn}`;
     const t = this.links.get(key);
     if (m.type === 'offer') {
+      const why = checkPeer(m.from, m);
+      if (why) return this.refuse(m, why);
+    }
+    if (m.type === 'offer') {
       if (t) return t.direction === 'in' && t.reconnect(m); // the sender's next session
       const who = this.lookup(m.from);
       const inc = new Incoming({
@@ -38,11 +43,24 @@ export class Engine {
         conn: m.conn, session: m.session, sdp: m.sdp, store: this.store, changed: this.changed, download: this.download,
         keeper: this.store.kind === 'disk' ? this.keeper : null,
       });
+      inc.verified = covers(m.from); // its signature was checked above
       this.add(inc, key);
       inc.start();
       return;
     }
     if (t && t.link) t.link.handle(m);
+  }
+
+  /**
+   * refuse answers an offer whose fingerprint is not signed with the room's
+   * secret: the sender is told why, and the page shows it.
+   */
+  refuse(m, why) {
+    this.hub.send({ type: 'error', to: m.from, conn: m.conn, session: m.session, code: 'unverified', text: theirWords[why] });
+    const key = `${m.from}/${m.conn}`;
+    if (this.links.has(key)) return;
+    const name = this.lookup(m.from).name || m.name || 'someone';
+    this.add(new Refused(m.conn, name, `Refused the connection from ${name}: ${refusals[why]}`), key);
   }
 
   /** restore takes up transfers kept from before the page reloaded. */
@@ -66,4 +84,15 @@ export class Engine {
   get(id) {
     return this.transfers.find((t) => t.id === id);
   }
+}
+
+/** Refused is an offered connection the page refused, as the list shows it. */
+class Refused {
+  constructor(id, peerName, error) {
+    Object.assign(this, { id, peerName, error, direction: 'in', state: 'failed', files: 0, bytes: 0, done: 0 });
+    this.entries = [];
+    this.saved = [];
+  }
+
+  cancel() {}
 }

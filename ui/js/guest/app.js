@@ -3,7 +3,7 @@
 // room, and sends and receives files and texts with computers and other
 // browsers, directly over WebRTC.
 
-import { h, fill, say, copyButton } from '../dom.js';
+import { h, fill, say } from '../dom.js';
 import { bytes, percent, speedWords, eta, ago } from '../format.js';
 import { Hub, randomID } from '../hub.js';
 import { Engine } from '../engine/engine.js';
@@ -12,6 +12,8 @@ import { Keeper } from '../engine/kept.js';
 import { isFinal } from '../engine/incoming.js';
 import { visible, guestName, normalizeCode } from './people.js';
 import { fromInput, fromDrop } from '../pick.js';
+import { trust } from '../roomkey.js';
+import * as room from './room.js';
 
 const MEMORY_LIMIT = 512 << 20; // what a page may hold of received files at once
 // Phones' browsers pick files only; desktop ones pick folders too.
@@ -67,7 +69,7 @@ function render() {
   pill.textContent = hub.connected ? `Connected to ${hub.daemon?.name || body.dataset.daemon}` : 'Reconnecting…';
   pill.className = `pill ${hub.connected ? 'up' : 'down'}`;
   renderPeople();
-  renderRoom();
+  room.render();
   renderTransfers();
   renderMessages();
 }
@@ -121,20 +123,6 @@ function sendFiles(m, items) {
   return t;
 }
 
-function renderRoom() {
-  document.getElementById('room-leave').hidden = !state.room;
-  document.getElementById('room-create').hidden = !!state.room;
-  if (!state.room) {
-    fill('room', h('p', { class: 'hint', text: 'You are in the nearby room with everyone. A code room gathers only the people you give its code.' }));
-    return;
-  }
-  const link = `${location.origin}/r/${state.room}`;
-  fill('room',
-    h('p', {}, h('span', { class: 'code', text: state.room })),
-    h('img', { class: 'qr big', src: `/r/${state.room}/qr.svg`, alt: `QR code to join room ${state.room}` }),
-    h('p', {}, h('a', { href: link, text: link }), ' ', copyButton(link)));
-}
-
 function renderTransfers() {
   const offers = engine.transfers.filter((t) => t.direction === 'in' && t.state === 'pending');
   document.getElementById('incoming-card').hidden = offers.length === 0;
@@ -174,6 +162,7 @@ function transfer(t) {
   const parts = (t.bytes || out) && !t.viaLinks ? [`${percent(t.done, t.bytes)}%`, `${bytes(t.done)} of ${bytes(t.bytes)}`] : [];
   if (t.state === 'active' && !t.interrupted) parts.push(speedWords(bps), `${eta(t.bytes - t.done, bps)} left`);
   const notes = [];
+  if (t.verified || t.link?.verified) notes.push('Checked with the room\'s secret: the connection is the other browser\'s own, end to end.');
   if (out && t.continued > 0) notes.push(`Continuing: ${t.peerName} already had ${bytes(t.continued)} of these files from an earlier try.`);
   if (out && t.restarted?.length) notes.push(`${t.peerName} held other bytes of ${t.restarted.join(', ')}, so that went from its start.`);
   const saved = !out && t.saved.length
@@ -300,11 +289,14 @@ function wire() {
       pick.value = '';
     });
   }
-  document.getElementById('room-create').addEventListener('click', () => hub.send({ type: 'create' }));
+  document.getElementById('room-create').addEventListener('click', () => {
+    state.creating = true;
+    hub.send({ type: 'create' });
+  });
   document.getElementById('room-leave').addEventListener('click', () => {
     hub.send({ type: 'leave', room: state.room });
     state.room = '';
-    history.replaceState(null, '', '/');
+    room.leave();
     render();
   });
   document.getElementById('join-form').addEventListener('submit', (e) => {
@@ -343,8 +335,9 @@ function wire() {
   });
   hub.addEventListener('joined', (e) => {
     state.room = e.detail.room;
+    room.enter(state.room, state.creating);
+    state.creating = false;
     say('room-note', '');
-    if (location.pathname !== `/r/${state.room}`) history.replaceState(null, '', `/r/${state.room}`);
     render();
   });
   hub.addEventListener('problem', (e) => {
@@ -357,7 +350,7 @@ function wire() {
       // A room the page was opened in (a link, a reload) that it could not
       // join: back to the nearby room.
       state.room = '';
-      if (location.pathname !== '/') history.replaceState(null, '', '/');
+      room.leave();
       render();
     }
     if (words) return say('room-note', words);
@@ -377,7 +370,14 @@ if (typeof RTCPeerConnection === 'undefined') {
   p.textContent = 'This browser cannot make direct connections (WebRTC). Open this page in a current Firefox, Chrome, Edge or Safari.';
 }
 if (body.dataset.missing === 'true') say('room-note', `${body.dataset.room} is not a room code: a code is 8 letters and digits, like ABCD2345.`);
-else if (body.dataset.room) state.room = body.dataset.room;
+else if (body.dataset.room) {
+  state.room = body.dataset.room;
+  room.takeFromLink(state.room, location.hash);
+  room.enter(state.room, false);
+}
+// Anyone not listed as a computer is taken for a browser, so an offer that
+// comes before the list names its sender is checked too.
+trust.isDaemon = (id) => state.members.some((m) => m.id === id && m.kind === 'daemon');
 wire();
 render();
 start();
