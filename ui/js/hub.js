@@ -2,6 +2,8 @@
 // "The mesh, guests and rooms"): hello as a guest, presence, rooms, routed
 // signaling and texts. It reconnects by itself with backoff; the daemon
 // takes the same guest ID back as the same guest, never a second one.
+// Pairings made by hand (pair/link.js) are attached to it: their members
+// join the list, and what is sent to them goes over the pairing.
 
 const VERSION = 1;
 
@@ -17,6 +19,9 @@ export class Hub extends EventTarget {
     this.connected = false;
     this.backoff = 500;
     this.stopped = false;
+    this.members = []; // as the daemon's presence lists them
+    this.rooms = [];
+    this.paired = new Set();
   }
 
   start() {
@@ -62,7 +67,9 @@ export class Hub extends EventTarget {
         this.emit('state', { connected: true, daemon: this.daemon });
         return;
       case 'presence':
-        this.emit('presence', { members: m.members || [], rooms: m.rooms || [] });
+        this.members = m.members || [];
+        this.rooms = m.rooms || [];
+        this.publish();
         return;
       case 'joined':
         this.emit('joined', { room: m.room });
@@ -82,8 +89,62 @@ export class Hub extends EventTarget {
     }
   }
 
+  /**
+   * attach takes a pairing's messages as the hub's own. A paired browser is
+   * one member that speaks only for itself; a paired computer lists its
+   * members as its hub does, and relays to them.
+   */
+  attach(p) {
+    p.members = [];
+    this.paired.add(p);
+    p.addEventListener('message', (e) => this.fromPaired(p, e.detail));
+    p.addEventListener('state', (e) => {
+      if (e.detail.state !== 'closed') return;
+      this.paired.delete(p);
+      this.publish();
+    });
+  }
+
+  fromPaired(p, m) {
+    const browser = p.peer?.kind === 'guest';
+    switch (m.type) {
+      case 'hello':
+        if (!browser || m.from !== p.peer.id) return;
+        p.members = [{ id: p.peer.id, name: String(m.name || p.peer.name).slice(0, 64), kind: 'guest', home: '', paired: true }];
+        return this.publish();
+      case 'presence':
+        if (browser || !Array.isArray(m.members)) return;
+        p.members = m.members.filter((x) => x && typeof x.id === 'string').map((x) => ({ ...x, paired: true }));
+        return this.publish();
+      case 'text':
+      case 'offer':
+      case 'answer':
+      case 'candidate':
+      case 'bye':
+      case 'error':
+        if (browser) Object.assign(m, { from: p.peer.id, name: p.members[0]?.name || p.peer.name });
+        if (m.type === 'text') return this.emit('text', m);
+        if (m.type === 'error' && !m.conn) return;
+        return this.emit('signal', m);
+    }
+  }
+
+  /** pairingOf returns the pairing that reaches id, if one does. */
+  pairingOf(id) {
+    for (const p of this.paired) if (p.members.some((x) => x.id === id)) return p;
+    return null;
+  }
+
+  publish() {
+    const members = [...this.members];
+    for (const p of this.paired) for (const x of p.members) if (!members.some((y) => y.id === x.id)) members.push(x);
+    this.emit('presence', { members, rooms: this.rooms });
+  }
+
   /** send sends one message; it reports false when the hub is not connected. */
   send(m) {
+    const p = m.to ? this.pairingOf(m.to) : null;
+    if (p) return p.send(m);
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
     this.ws.send(JSON.stringify({ v: VERSION, ...m }));
     return true;

@@ -78,6 +78,7 @@ export const refusals = {
   unsigned: 'the other browser did not open this room with its link or QR code, so its connection cannot be checked against the room\'s secret. Share the room\'s link or QR code instead of its code.',
   mismatch: 'its fingerprint does not match the room\'s secret: something that relays the signaling changed it on the way. Nothing was sent.',
   'not-device': 'its certificate is not the one of the computer it claims to be: something that relays the signaling changed it on the way. Nothing was sent.',
+  'not-paired': 'its certificate is not the one in the pairing code you exchanged. Nothing was sent.',
 };
 
 /** What the refused browser is told, in words for its page. */
@@ -85,19 +86,31 @@ export const theirWords = {
   unsigned: 'The other browser refused the connection: it opened this room with its link, which holds a secret your page does not have. Open the room with its link or QR code, not its code.',
   mismatch: 'The other browser refused the connection: the fingerprint it received does not match the room\'s secret, so something that relays the signaling changed it on the way.',
   'not-device': 'The browser refused the connection: the certificate it received is not this computer\'s, so something that relays the signaling changed it on the way.',
+  'not-paired': 'The other browser refused the connection: the certificate it received is not the one in your pairing code.',
 };
 
 /**
  * trust is what this page knows of its code room: the room, its secret
  * (empty when the page joined by the code alone), and whether presence
  * lists a peer as a computer. The secret covers everyone else, browsers;
- * a computer is checked by its device ID instead.
+ * a computer is checked by its device ID instead, and a browser paired by
+ * hand by the fingerprint in its pairing text.
  */
-export const trust = { room: '', secret: '', isDaemon: (/* id */) => false };
+export const trust = { room: '', secret: '', isDaemon: (/* id */) => false, pairedFingerprint: (/* id */) => '' };
 
 /** covers says whether a connection with peer is signed and checked. */
 export function covers(peer) {
-  return !!(trust.room && trust.secret && !trust.isDaemon(peer));
+  return !!(trust.room && trust.secret && !trust.isDaemon(peer) && !trust.pairedFingerprint(peer));
+}
+
+/**
+ * checkedBy names what vouches for a connection with peer once its offer
+ * or answer passed checkPeer: 'pairing', 'room', 'device' or ''.
+ */
+export function checkedBy(peer) {
+  if (trust.pairedFingerprint(peer)) return 'pairing';
+  if (covers(peer)) return 'room';
+  return trust.isDaemon(peer) ? 'device' : '';
 }
 
 /**
@@ -106,6 +119,8 @@ export function covers(peer) {
  * signed with the room's secret where the page holds one.
  */
 export function checkPeer(peer, m) {
+  const paired = trust.pairedFingerprint(peer);
+  if (paired) return fingerprints(m.sdp) === paired.toLowerCase() ? '' : 'not-paired';
   if (trust.isDaemon(peer)) return deviceID(m.sdp) === peer ? '' : 'not-device';
   return covers(peer) ? check(trust.secret, trust.room, m) : '';
 }

@@ -5,7 +5,7 @@
 
 import { ControlLabel, DataLabel } from './codec.js';
 import { idbGet, idbPut } from './idb.js';
-import { trust, covers, sign, checkPeer, refusals, theirWords } from './roomkey.js';
+import { trust, covers, sign, checkPeer, checkedBy, refusals, theirWords } from './roomkey.js';
 
 const DISCONNECTED_WAIT = 5000;
 
@@ -123,7 +123,7 @@ export class Link {
     if (m.type === 'answer' && this.offerer && !this.remoteSet) {
       const why = checkPeer(this.peer, m);
       if (why) return this.refuse(why);
-      this.verified = covers(this.peer);
+      this.checkedBy = checkedBy(this.peer);
       await this.setRemote({ type: 'answer', sdp: m.sdp }).catch((err) => this.fail(err));
     } else if (m.type === 'candidate' && m.candidate) {
       if (!this.remoteSet) this.early.length < 64 && this.early.push(m.candidate);

@@ -115,3 +115,17 @@ test('a computer must show the certificate of its device ID', () => {
   assert.equal(checkPeer('g-someone', { ...offer, sdp: 'v=0\r\n' }), '');
   trust.isDaemon = () => false;
 });
+
+test('a browser paired by hand must show the fingerprint of its pairing text', () => {
+  const fp = `sha-256 ${Array(32).fill('AB').join(':')}`;
+  trust.pairedFingerprint = (id) => (id === 'g-paired' ? fp : '');
+  trust.room = 'ABCD2345';
+  trust.secret = newSecret();
+  assert.equal(covers('g-paired'), false, 'pairing, not the room, vouches for it');
+  assert.equal(checkPeer('g-paired', { type: 'offer', conn: 'c', session: 1, sdp: `a=fingerprint:${fp.toLowerCase()}\r\n` }), '');
+  assert.equal(checkPeer('g-paired', { type: 'offer', conn: 'c', session: 1, sdp: `a=fingerprint:${fp.replace('AB', 'AC')}\r\n` }), 'not-paired');
+  assert.equal(checkPeer('g-other', { type: 'offer', conn: 'c', session: 1, sdp: `a=fingerprint:${fp}\r\n` }), 'unsigned');
+  trust.pairedFingerprint = () => '';
+  trust.room = '';
+  trust.secret = '';
+});

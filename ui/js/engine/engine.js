@@ -4,7 +4,7 @@
 
 import { Outgoing } from './outgoing.js';
 import { Incoming } from './incoming.js';
-import { covers, checkPeer, refusals, theirWords } from '../roomkey.js';
+import { checkPeer, checkedBy, refusals, theirWords } from '../roomkey.js';
 
 export class Engine {
   /**
@@ -43,7 +43,7 @@ export class Engine {
         conn: m.conn, session: m.session, sdp: m.sdp, store: this.store, changed: this.changed, download: this.download,
         keeper: this.store.kind === 'disk' ? this.keeper : null,
       });
-      inc.verified = covers(m.from); // its signature was checked above
+      inc.checkedBy = checkedBy(m.from); // checked above
       this.add(inc, key);
       inc.start();
       return;

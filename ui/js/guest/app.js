@@ -14,6 +14,7 @@ import { visible, guestName, normalizeCode } from './people.js';
 import { fromInput, fromDrop } from '../pick.js';
 import { trust } from '../roomkey.js';
 import * as room from './room.js';
+import { wirePairing } from './pairing.js';
 
 const MEMORY_LIMIT = 512 << 20; // what a page may hold of received files at once
 // Phones' browsers pick files only; desktop ones pick folders too.
@@ -91,7 +92,7 @@ function person(m) {
   const li = h(
     'li',
     { class: 'drop-target', 'data-member': m.id },
-    h('div', { class: 'item-head' }, h('strong', { text: m.name }), h('span', { class: 'tag', text: m.kind === 'guest' ? 'browser' : 'computer' })),
+    h('div', { class: 'item-head' }, h('strong', { text: m.name }), h('span', { class: 'tags' }, h('span', { class: 'tag', text: m.kind === 'guest' ? 'browser' : 'computer' }), m.paired ? h('span', { class: 'tag paired', text: 'paired' }) : null)),
     h('div', { class: 'actions' },
       h('button', { type: 'button', class: 'small send', text: 'Send files', on: { click: () => pickFor(m, 'pick') } }),
       FOLDERS ? h('button', { type: 'button', class: 'small quiet send-folder', text: 'Send a folder', on: { click: () => pickFor(m, 'pick-folder') } }) : null,
@@ -162,7 +163,8 @@ function transfer(t) {
   const parts = (t.bytes || out) && !t.viaLinks ? [`${percent(t.done, t.bytes)}%`, `${bytes(t.done)} of ${bytes(t.bytes)}`] : [];
   if (t.state === 'active' && !t.interrupted) parts.push(speedWords(bps), `${eta(t.bytes - t.done, bps)} left`);
   const notes = [];
-  if (t.verified || t.link?.verified) notes.push('Checked with the room\'s secret: the connection is the other browser\'s own, end to end.');
+  const checked = { room: 'Checked with the room\'s secret: the connection is the other browser\'s own, end to end.', pairing: 'Checked against the pairing code: the connection is the paired browser\'s own, end to end.' }[t.checkedBy || t.link?.checkedBy];
+  if (checked) notes.push(checked);
   if (out && t.continued > 0) notes.push(`Continuing: ${t.peerName} already had ${bytes(t.continued)} of these files from an earlier try.`);
   if (out && t.restarted?.length) notes.push(`${t.peerName} held other bytes of ${t.restarted.join(', ')}, so that went from its start.`);
   const saved = !out && t.saved.length
@@ -379,6 +381,7 @@ else if (body.dataset.room) {
 // comes before the list names its sender is checked too.
 trust.isDaemon = (id) => state.members.some((m) => m.id === id && m.kind === 'daemon');
 wire();
+wirePairing(hub, me, () => schedule());
 render();
 start();
 

@@ -89,8 +89,8 @@ const SVG = 'http://www.w3.org/2000/svg';
  * qrImage draws text as a QR code: an SVG element of one path, which the
  * page's Content-Security-Policy allows where it refuses data: URLs.
  */
-export function qrImage(text, label) {
-  const { size, modules } = encode(text, { level: 'M' });
+export function qrImage(text, label, level = 'M') {
+  const { size, modules } = encode(text, { level });
   const border = 4;
   let d = '';
   for (let y = 0; y < size; y++) {
