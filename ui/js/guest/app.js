@@ -15,13 +15,14 @@ import { fromInput, fromDrop } from '../pick.js';
 import { trust } from '../roomkey.js';
 import * as room from './room.js';
 import { wirePairing } from './pairing.js';
+import { screenFor, roomProblem, peerLeft, LOST_ADVICE } from './screens.js';
 
 const MEMORY_LIMIT = 512 << 20; // what a page may hold of received files at once
 // Phones' browsers pick files only; desktop ones pick folders too.
 const FOLDERS = 'webkitdirectory' in HTMLInputElement.prototype && !/Android|iPhone|iPad/.test(navigator.userAgent);
 
 const body = document.body;
-const state = { members: [], room: '', texts: [], pending: null, speeds: new Map() };
+const state = { members: [], room: '', texts: [], pending: null, speeds: new Map(), everConnected: false, downSince: performance.now() };
 
 function stored(key, make) {
   try {
@@ -69,10 +70,43 @@ function render() {
   const pill = document.getElementById('link-state');
   pill.textContent = hub.connected ? `Connected to ${hub.daemon?.name || body.dataset.daemon}` : 'Reconnecting…';
   pill.className = `pill ${hub.connected ? 'up' : 'down'}`;
+  renderScreen();
   renderPeople();
   room.render();
   renderTransfers();
   renderMessages();
+}
+
+let screenShown = '';
+let screenTimer = 0;
+
+/** renderScreen shows what the top of the page says now (screens.js). */
+function renderScreen() {
+  const downFor = hub.connected ? 0 : (performance.now() - state.downSince) / 1000;
+  const s = screenFor({
+    webrtc: typeof RTCPeerConnection !== 'undefined', daemon: hub.daemon?.name || body.dataset.daemon,
+    everConnected: state.everConnected, connected: hub.connected, downFor,
+    others: visible(state.members, me.id, state.room).filter((m) => m.id !== hub.daemon?.id).length, room: state.room, transfers: engine.transfers.length,
+  });
+  clearTimeout(screenTimer);
+  if (!hub.connected && downFor < LOST_ADVICE) screenTimer = setTimeout(render, (LOST_ADVICE - downFor) * 1000 + 50);
+  const el = document.getElementById('screen');
+  el.hidden = !s;
+  const key = s ? `${s.kind}|${s.title}` : '';
+  if (key === screenShown) return;
+  screenShown = key;
+  if (!s) return;
+  el.className = `screen ${s.kind}`;
+  el.setAttribute('role', s.kind === 'error' ? 'alert' : 'status');
+  document.getElementById('screen-title').textContent = s.title;
+  document.getElementById('screen-text').textContent = s.text;
+  fill('screen-extra', s.kind === 'landing'
+    ? [room.qrImage(location.origin + '/', `QR code of this page, ${location.origin}`),
+        h('p', { class: 'page-address' }, h('a', { href: location.origin + '/', text: location.host })),
+        h('div', { class: 'row' },
+          h('button', { type: 'button', text: 'Create a room', on: { click: () => document.getElementById('room-create').click() } }),
+          h('button', { type: 'button', class: 'quiet', text: 'Pair by code', on: { click: () => document.getElementById('pair-h').scrollIntoView({ behavior: 'smooth' }) } }))]
+    : []);
 }
 
 function renderPeople() {
@@ -328,6 +362,8 @@ function wire() {
     document.getElementById('drop-hint').hidden = true;
   });
   hub.addEventListener('state', (e) => {
+    if (e.detail.connected) state.everConnected = true;
+    else state.downSince = performance.now();
     if (e.detail.connected && state.room) hub.send({ type: 'join', room: state.room });
     render();
   });
@@ -344,10 +380,7 @@ function wire() {
   });
   hub.addEventListener('problem', (e) => {
     const m = e.detail;
-    const words = {
-      'no-room': `There is no room ${m.room || ''} on this network: check the code; a room ends an hour after its last member leaves.`,
-      'room-full': 'That room is full (50 members).',
-    }[m.code];
+    const words = roomProblem(m.code, m.room);
     if (m.room && m.room === state.room && m.code !== 'no-peer') {
       // A room the page was opened in (a link, a reload) that it could not
       // join: back to the nearby room.
@@ -356,7 +389,7 @@ function wire() {
       render();
     }
     if (words) return say('room-note', words);
-    if (m.code === 'no-peer') return say('messages-note', 'That person has left.');
+    if (m.code === 'no-peer') return say('messages-note', peerLeft(state.members.find((x) => x.id === m.from)?.name));
     say('room-note', m.text || m.code);
   });
   hub.addEventListener('text', (e) => {
@@ -366,11 +399,6 @@ function wire() {
   });
 }
 
-if (typeof RTCPeerConnection === 'undefined') {
-  const p = document.getElementById('problem');
-  p.hidden = false;
-  p.textContent = 'This browser cannot make direct connections (WebRTC). Open this page in a current Firefox, Chrome, Edge or Safari.';
-}
 if (body.dataset.missing === 'true') say('room-note', `${body.dataset.room} is not a room code: a code is 8 letters and digits, like ABCD2345.`);
 else if (body.dataset.room) {
   state.room = body.dataset.room;
