@@ -51,6 +51,7 @@ func commands() []command {
 		{"connect", "HOST:PORT", "add a daemon by address where multicast is blocked", peerCmd("connect", "HOST:PORT", "add a daemon by address where multicast is blocked", showConnect)},
 		{"rooms", "", "list everyone nearby and the code rooms", cmdRooms},
 		{"room", "create | join CODE | leave CODE", "make, join or leave a code room", cmdRoom},
+		{"pair", pairArgs, pairSummary, cmdPair},
 		{"install", "[--user | --system]", "install ferry as a service that starts by itself", cmdInstall},
 		{"uninstall", "[--purge]", "stop and remove the service", cmdUninstall},
 		{"start", "", "start the installed service", controlCmd("start", "start the installed service")},

@@ -20,12 +20,14 @@ import (
 	"github.com/ferry-dev/ferry/daemon/messages"
 	"github.com/ferry-dev/ferry/daemon/nearby"
 	"github.com/ferry-dev/ferry/daemon/outbox"
+	"github.com/ferry-dev/ferry/daemon/pair"
 	"github.com/ferry-dev/ferry/daemon/signal"
 	"github.com/ferry-dev/ferry/daemon/store"
 	"github.com/ferry-dev/ferry/daemon/transfer"
 	"github.com/ferry-dev/ferry/daemon/web"
 	"github.com/ferry-dev/ferry/discovery"
 	"github.com/ferry-dev/ferry/ui"
+	"github.com/pion/webrtc/v4"
 )
 
 // Daemon is one running ferry node.
@@ -44,6 +46,7 @@ type Daemon struct {
 	settings *settings
 	outbox   *outbox.Outbox
 	messages *messages.Store
+	pair     *pair.Manager
 }
 
 // roomTTL is how long a code room lives with nobody in it.
@@ -100,13 +103,14 @@ func New(cfg Config) (d *Daemon, err error) {
 		return nil, err
 	}
 	d.dialer = signal.NewDialer(signal.Message{From: self, Name: cfg.Name}, d.id.Sign)
+	rtc := transfer.NewAPI(transfer.RTCConfig{
+		InterfaceFilter: func(name string) bool { return discovery.UsableInterface(name, cfg.Interfaces) },
+		Loopback:        namesLoopback(cfg.Interfaces),
+	})
 	d.manager, err = transfer.New(transfer.Config{
-		Identity: d.id,
-		Name:     cfg.Name,
-		API: transfer.NewAPI(transfer.RTCConfig{
-			InterfaceFilter: func(name string) bool { return discovery.UsableInterface(name, cfg.Interfaces) },
-			Loopback:        namesLoopback(cfg.Interfaces),
-		}),
+		Identity:   d.id,
+		Name:       cfg.Name,
+		API:        rtc,
 		Downloads:  store.NewDownloads(cfg.Downloads),
 		States:     d.dir.States(),
 		Dialer:     d.dialer,
@@ -137,6 +141,7 @@ func New(cfg Config) (d *Daemon, err error) {
 	})
 	d.messages = messages.New(messages.Config{Self: self, Name: cfg.Name, Send: d.mesh.Send, Lookup: d.member, Log: cfg.Log})
 	d.hub = signal.NewHub(signal.HubConfig{ID: self, Name: cfg.Name, Handler: d.manager, Sessions: d.mesh, Log: cfg.Log})
+	d.pair = pair.New(pair.Config{API: rtc, Cert: webrtc.CertificateFromX509(d.id.Key, d.id.Cert), ID: self, Name: cfg.Name, Guests: d.hub, Log: cfg.Log})
 	d.outbox, err = outbox.New(outbox.Config{
 		Dir: d.dir.File("outbox"), Changed: d.manager.Changed, Sending: d.manager.Sending, Log: cfg.Log,
 	})
@@ -152,7 +157,7 @@ func New(cfg Config) (d *Daemon, err error) {
 		Hub: d.hub, HubPath: signal.HubPath, UI: files, Log: cfg.Log,
 		Status: d.status, Transfers: transfers{d}, Peers: d.nearby, Rooms: rooms{d},
 		Settings: d.settings, Uploads: d.outbox, Messages: d.messages, Boot: bootID(),
-		Links: d.manager,
+		Links: d.manager, Pairing: d.pair,
 	}
 	if d.tlsLn != nil {
 		wcfg.Secure, wcfg.TLS = d.tlsLn, tlsConfig(d.id)
@@ -299,6 +304,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	})
 	g.Go(ctx, "nearby", d.nearby.Run)
 	g.Go(ctx, "outbox", d.outbox.Run)
+	g.Go(ctx, "pairing", d.pair.Run)
 	if d.cfg.Discovery != nil {
 		g.Go(ctx, "discovery", func(ctx context.Context) error {
 			return discovery.Run(ctx, discovery.Config{

@@ -14,7 +14,8 @@ import (
 // decision: add it here, and to the layout in the design notes.
 var allowedImports = map[string][]string{
 	".":               {"daemon", "daemon/api", "daemon/datadir", "discovery", "installer"},
-	"daemon":          {"daemon/api", "daemon/datadir", "daemon/identity", "daemon/mesh", "daemon/messages", "daemon/nearby", "daemon/outbox", "daemon/signal", "daemon/store", "daemon/transfer", "daemon/web", "discovery", "ui"},
+	"daemon":          {"daemon/api", "daemon/datadir", "daemon/identity", "daemon/mesh", "daemon/messages", "daemon/nearby", "daemon/outbox", "daemon/pair", "daemon/signal", "daemon/store", "daemon/transfer", "daemon/web", "discovery", "ui"},
+	"daemon/pair":     {"daemon/api", "daemon/identity", "daemon/proto", "daemon/signal"},
 	"daemon/api":      {},
 	"daemon/datadir":  {},
 	"daemon/identity": {},

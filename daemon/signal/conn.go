@@ -15,16 +15,28 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-const (
-	writeWait  = 10 * time.Second
-	pingPeriod = 20 * time.Second
-	readWait   = 3 * pingPeriod
-)
+// Transport carries a Conn's messages: a WebSocket (the hub's and a
+// dialer's connections) or a paired WebRTC data channel (package pair).
+// Each message is one JSON text; the transport keeps its own liveness.
+type Transport interface {
+	// ReadMessage returns the next message. A *proto.Error means the peer
+	// sent something that is not a signaling message (too large, binary);
+	// any other error means the transport is gone.
+	ReadMessage() ([]byte, error)
+	// WriteMessage sends one message; Conn calls it from one goroutine at
+	// a time.
+	WriteMessage(b []byte) error
+	// Close ends the transport; code is the wire code of a refusal, ""
+	// for a normal end. Conn calls it once.
+	Close(code string)
+	// RemoteAddr is the peer's network address.
+	RemoteAddr() net.Addr
+}
 
-// Conn is one WebSocket carrying signaling messages. Send may be called from
-// any goroutine; Read from one.
+// Conn is one transport carrying signaling messages. Send may be called
+// from any goroutine; Read from one.
 type Conn struct {
-	ws    *websocket.Conn
+	t     Transport
 	wmu   sync.Mutex
 	once  sync.Once
 	done  chan struct{}
@@ -38,36 +50,9 @@ type Conn struct {
 // disconnected.
 const queueLen = 256
 
-func newConn(ws *websocket.Conn) *Conn {
-	c := &Conn{ws: ws, done: make(chan struct{}), ready: make(chan struct{})}
-	// One byte of slack so an oversized message is reported as too large by
-	// Decode instead of as a broken socket.
-	ws.SetReadLimit(MaxMessageBytes + 1024)
-	ws.SetReadDeadline(time.Now().Add(readWait))
-	ws.SetPongHandler(func(string) error {
-		return ws.SetReadDeadline(time.Now().Add(readWait))
-	})
-	go c.ping()
-	return c
-}
-
-func (c *Conn) ping() {
-	t := time.NewTicker(pingPeriod)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.done:
-			return
-		case <-t.C:
-			c.wmu.Lock()
-			err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait))
-			c.wmu.Unlock()
-			if err != nil {
-				c.Close()
-				return
-			}
-		}
-	}
+// NewConn returns a Conn over t.
+func NewConn(t Transport) *Conn {
+	return &Conn{t: t, done: make(chan struct{}), ready: make(chan struct{})}
 }
 
 // Send writes one message.
@@ -79,8 +64,7 @@ func (c *Conn) Send(m Message) error {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.ws.SetWriteDeadline(time.Now().Add(writeWait))
-	if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
+	if err := c.t.WriteMessage(b); err != nil {
 		return fmt.Errorf("sending %s: %w", m.Type, err)
 	}
 	return nil
@@ -137,16 +121,9 @@ func (c *Conn) drain() {
 // Read returns the next message. A *proto.Error means the peer sent
 // something invalid; any other error means the connection is gone.
 func (c *Conn) Read() (Message, error) {
-	kind, b, err := c.ws.ReadMessage()
-	if errors.Is(err, websocket.ErrReadLimit) {
-		return Message{}, proto.Errorf(proto.CodeTooLarge, "message is larger than %d bytes", MaxMessageBytes)
-	}
+	b, err := c.t.ReadMessage()
 	if err != nil {
 		return Message{}, err
-	}
-	c.ws.SetReadDeadline(time.Now().Add(readWait))
-	if kind != websocket.TextMessage {
-		return Message{}, proto.Errorf(proto.CodeBadMessage, "binary frames are not signaling messages")
 	}
 	return Decode(b)
 }
@@ -188,33 +165,21 @@ func (c *Conn) Refuse(err error) {
 		text = pe.Text // without what the error was wrapped in on the way
 	}
 	c.Send(Message{Type: TypeError, Code: code, Text: text})
-	c.closeWith(closeCode(code), code)
-}
-
-// closeCode is the WebSocket close code for a refusal with a wire code.
-func closeCode(code string) int {
-	switch code {
-	case proto.CodeTooLarge:
-		return websocket.CloseMessageTooBig
-	case proto.CodeBusy, proto.CodeTooMany:
-		return websocket.CloseTryAgainLater
-	}
-	return websocket.ClosePolicyViolation
+	c.closeWith(code)
 }
 
 // Close closes the connection; it is safe to call more than once.
 func (c *Conn) Close() error {
-	c.closeWith(websocket.CloseNormalClosure, "")
+	c.closeWith("")
 	return nil
 }
 
-func (c *Conn) closeWith(code int, reason string) {
+func (c *Conn) closeWith(code string) {
 	c.once.Do(func() {
 		close(c.done)
 		c.wmu.Lock()
-		c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
-		c.wmu.Unlock()
-		c.ws.Close()
+		defer c.wmu.Unlock()
+		c.t.Close(code)
 	})
 }
 
@@ -222,7 +187,7 @@ func (c *Conn) closeWith(code int, reason string) {
 func (c *Conn) Done() <-chan struct{} { return c.done }
 
 // RemoteAddr returns the peer's network address.
-func (c *Conn) RemoteAddr() net.Addr { return c.ws.RemoteAddr() }
+func (c *Conn) RemoteAddr() net.Addr { return c.t.RemoteAddr() }
 
 // Dial connects to the hub at addr ("host:port"), says hello and waits for the
 // welcome, which names the remote device. A daemon's hello (KindPeer or

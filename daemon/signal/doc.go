@@ -1,4 +1,5 @@
-// Package signal carries WebRTC signaling between ferry peers over WebSocket:
+// Package signal carries WebRTC signaling between ferry peers over a
+// WebSocket or a paired data channel (Transport):
 // the message format (versioned JSON, see docs/protocol.md) and its strict
 // decoder; the Hub, which accepts peers, routes each direct peer's messages
 // to a Handler with a way to reply, and hands mesh links and guests to a

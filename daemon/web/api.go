@@ -172,6 +172,7 @@ func (s *Server) apiRoutes() http.Handler {
 	mux.HandleFunc("POST /api/rooms/leave", action(func(_ *http.Request, req api.RoomRequest) (any, error) {
 		return map[string]string{"left": req.Room}, cfg.Rooms.Leave(req.Room)
 	}))
+	s.pairRoutes(mux)
 	return mux
 }
 

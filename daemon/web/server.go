@@ -54,6 +54,9 @@ type Config struct {
 	Messages  Messages
 	Settings  Settings
 	Uploads   Uploads
+	// Pairing makes and takes pairing texts (package pair); nil answers
+	// that this daemon does not pair.
+	Pairing Pairing
 	// Links serves the files a browser downloads from this daemon instead
 	// of receiving them in its page, at LinkPath; nil serves none.
 	Links Links
