@@ -129,6 +129,15 @@ func TestDashboard(t *testing.T) {
 	// Trust from the page shows the code bravo's owner sees with ferry trust.
 	b.click(t, `#nearby [data-device="`+bravo.ID().String()+`"] .actions button:last-child`)
 	b.waitText(t, "#nearby .paircode", identity.PairCode(a.ID(), bravo.ID()))
+	// bravo lists alpha once alpha's link has told it who alpha is, which
+	// need not have happened by now.
+	for changed := bravo.nearby.Changed(); !slices.ContainsFunc(bravo.nearby.List(), func(p api.Peer) bool { return p.ID == a.ID().String() }); changed = bravo.nearby.Changed() {
+		select {
+		case <-changed:
+		case <-time.After(transferPatience):
+			t.Fatalf("bravo does not list alpha: %+v", bravo.nearby.List())
+		}
+	}
 	tr, err := bravo.nearby.Trust("alpha")
 	if err != nil {
 		t.Fatal(err)
