@@ -8,7 +8,7 @@ import {
   encodeControl, decodeControl, putChunkHeader, pageEntries, ChunkHeaderBytes, MaxChunkBytes, MaxControlBytes,
 } from '../js/codec.js';
 import { Incoming, badPath, isFinal } from '../js/engine/incoming.js';
-import { Outgoing, manifest, position } from '../js/engine/outgoing.js';
+import { Outgoing, manifest, position, sending } from '../js/engine/outgoing.js';
 import {
   ONE, WITH_DIR, BAD_NAMES, TRANSFER, PAYLOAD, sha, bytesOf, flush, SpyStore, slowStore, chunkMsg, offerText, receiver, assertValid, offered, accepted, sendBytes, fileEnd, assertFailed,
 } from './receiver.js';
@@ -215,14 +215,43 @@ async function streamed(content, offset, held) {
   const ends = [];
   const link = {
     maxChunk: (n) => Math.min(n, ChunkHeaderBytes + 1000),
-    data: { bufferedAmount: 0, send: (m) => chunks.push(new DataView(m.buffer, m.byteOffset).getUint32(8)) },
+    data: {
+      bufferedAmount: 0,
+      send: (m) => {
+        chunks.push(new DataView(m.buffer, m.byteOffset).getUint32(8));
+        payload += m.length - ChunkHeaderBytes;
+      },
+    },
     ctrl: { send: (text) => ends.push(decodeControl(text).msg) },
   };
+  let payload = 0;
   out.done = offset;
   out.continued = offset;
   await out.stream(link, 0, offset, held);
-  return { out, first: chunks[0], ends };
+  return { out, first: chunks[0], ends, payload };
 }
+
+test('outgoing: sentBytes counts the file bytes put on the data channel, in every session', async () => {
+  // Guards: the counter adds each chunk's payload, not its header, and
+  // keeps adding across streams (a session after a lost connection); the
+  // page lists the transfer for whoever inspects it.
+  const content = bytesOf(5000);
+  const { out, payload } = await streamed(content, 3000, sha(content.subarray(0, 3000)));
+  assert.equal(payload, 2000);
+  assert.equal(out.sentBytes, 2000, 'what was held is not sent');
+  assert.ok(sending.includes(out));
+  const again = { ...out.link, maxChunk: () => ChunkHeaderBytes + 700, data: { bufferedAmount: 0, send() {} }, ctrl: { send() {} } };
+  await out.stream(again, 0, 0, '');
+  assert.equal(out.sentBytes, 2000 + 5000);
+  const other = await streamed(content, 3000, sha(bytesOf(3000).map((b) => b ^ 1)));
+  assert.equal(other.out.sentBytes, 5000, 'a file sent from its start counts whole');
+});
+
+test('outgoing: resumed lists where each accept had the transfer start', async () => {
+  const s = sender([{ type: 'accept', file: 3, offset: 4 }, { type: 'done' }]);
+  await s.converse();
+  assert.deepEqual(s.out.resumed, [34]);
+});
 
 test('outgoing: an accept whose held hash matches goes on from its offset', async () => {
   // Guards: the receiver's held bytes are the sender's own, so nothing

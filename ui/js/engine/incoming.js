@@ -10,6 +10,7 @@
 import { Link } from '../rtc.js';
 import { Sha256 } from '../sha256.js';
 import { encodeControl, decodeControl, decodeChunk } from '../codec.js';
+import { track, untrack, earlierFor, sdpFingerprint } from './earlier.js';
 
 const PROGRESS_EVERY = 1 << 20;
 const SAVE_EVERY = 4 << 20; // bytes between two saves of where a transfer stands (kept.js)
@@ -43,6 +44,11 @@ export class Incoming {
     this.links = []; // per entry: the URL to download it from
     this.keeper = o.keeper || null; // saves where the transfer stands, to outlive a reload (kept.js)
     this.sinceSave = 0;
+    this.key = o.conn; // what the store and the keeper know its files by: an earlier transfer's once it continues one
+    this.cert = sdpFingerprint(o.sdp); // of the sender's certificate, to know it again (earlier.js)
+    this.continued = 0; // bytes an earlier transfer of the same files held
+    this.checking = -1; // the file whose held bytes the sender checks: its first chunk may start it over
+    track(this);
   }
 
   /**
@@ -190,10 +196,55 @@ export class Incoming {
   accept() {
     if (this.state !== 'pending' || this.tooBig) return;
     this.state = 'active';
-    this.send({ type: 'accept' });
+    const old = earlierFor(this);
+    if (old) this.continueFrom(old);
+    else this.send({ type: 'accept' });
     this.keeper?.save(this);
     this.changed();
     this.checkAllDone();
+  }
+
+  /**
+   * continueFrom takes over what old, an earlier transfer of the same files
+   * from the same sender, holds (earlier.js): the files it verified are
+   * reported as verified, and the sender is asked to go on from the first
+   * file not complete, with the SHA-256 of what is held of it. A sender
+   * whose own bytes hash otherwise sends that file from its start, and the
+   * first chunk, at offset 0, says so (chunk).
+   */
+  continueFrom(old) {
+    for (const k of ['key', 'held', 'hashes', 'want', 'finished', 'saved', 'verified', 'done']) this[k] = old[k];
+    this.continued = this.done;
+    old.handOver(this);
+    for (const f of this.saved) this.send({ type: 'file-ok', file: f.index, path: f.path });
+    const i = this.finished.indexOf(false);
+    if (i < 0) return;
+    const offset = this.held[i];
+    if (offset === 0) return this.send({ type: 'accept', file: i, offset });
+    this.checking = i;
+    this.send({ type: 'accept', file: i, offset, sha256: this.hashes[i].clone().hex() });
+  }
+
+  /** handOver ends this transfer for next, which took over what it held. */
+  handOver(next) {
+    this.state = 'cancelled';
+    this.error = `The files are coming again from ${next.peerName} in a new transfer, which goes on from here.`;
+    this.saved = [];
+    this.interrupted = false;
+    clearTimeout(this.giveUp);
+    untrack(this);
+    this.changed();
+  }
+
+  /**
+   * restart drops what is held of file i, which the sender sends again from
+   * its start: it holds other bytes than what this page kept.
+   */
+  restart(i) {
+    this.done -= this.held[i];
+    this.continued = Math.max(0, this.continued - this.held[i]);
+    this.held[i] = 0;
+    this.hashes[i] = new Sha256();
   }
 
   /**
@@ -272,13 +323,17 @@ export class Incoming {
     const e = this.entries[c.file];
     if (!e || e.dir) return this.fail('unknown-file', `chunk for file ${c.file}, which the offer does not list as a file`);
     if (this.finished[c.file]) return this.fail('bad-offset', `chunk for ${e.path}, which is already complete`);
+    if (this.checking === c.file) {
+      this.checking = -1;
+      if (c.offset === 0 && this.held[c.file] > 0) this.restart(c.file);
+    }
     if (c.offset !== this.held[c.file]) return this.fail('bad-offset', `chunk for ${e.path} at offset ${c.offset}; expected offset ${this.held[c.file]}`);
     if (c.offset + c.payload.length > (e.size || 0)) return this.fail('too-many-bytes', `more bytes than announced for ${e.path} (${e.size || 0} bytes)`);
     // Each message arrives in a buffer of its own, so the payload is kept
     // as it is, not copied.
     const n = c.payload.length;
     this.hashes[c.file].update(c.payload);
-    this.store.write(this.id, c.file, c.offset, c.payload); // may take its buffer: use n from here on
+    this.store.write(this.key, c.file, c.offset, c.payload); // may take its buffer: use n from here on
     this.held[c.file] += n;
     this.done += n;
     this.sinceProgress += n;
@@ -300,6 +355,7 @@ export class Incoming {
     const e = this.entries[i];
     if (!e || e.dir) return this.fail('unknown-file', `file-end for file ${i}, which the offer does not list as a file`);
     if (this.finished[i]) return this.fail('bad-message', `file-end for ${e.path}, which is already complete`);
+    if (this.checking === i) this.checking = -1;
     this.want[i] = sha;
     if (this.held[i] === (e.size || 0)) this.finish(i);
   }
@@ -313,7 +369,7 @@ export class Incoming {
     this.finished[i] = true;
     this.verified++;
     this.storing++;
-    this.store.finish(this.id, i, e.path.split('/').pop()).then(
+    this.store.finish(this.key, i, e.path.split('/').pop()).then(
       ({ url, size }) => {
         this.storing--;
         if (this.state !== 'active') return;
@@ -355,8 +411,9 @@ export class Incoming {
   end(state, error) {
     this.state = state;
     this.error = error;
-    if (state !== 'done') this.store.discard(this.id); // unfinished files go; verified ones stay
+    if (state !== 'done') this.store.discard(this.key); // unfinished files go; verified ones stay
     this.keeper?.forget(this);
+    untrack(this);
     this.interrupted = false;
     clearTimeout(this.giveUp);
     this.changed();

@@ -31,13 +31,13 @@ export class Keeper {
   save(inc) {
     const rec = snapshot(inc);
     this.chain = this.chain
-      .then(() => this.store.sync(inc.id))
-      .then(() => (isFinal(inc.state) ? null : idbPut('transfers', inc.id, rec)))
+      .then(() => this.store.sync(inc.key))
+      .then(() => (isFinal(inc.state) ? null : idbPut('transfers', inc.key, rec)))
       .catch((err) => console.warn(`ferry: where ${inc.id} stands is not kept: ${err.message}`));
   }
 
   forget(inc) {
-    this.chain = this.chain.then(() => idbDelete('transfers', inc.id)).catch(() => {});
+    this.chain = this.chain.then(() => idbDelete('transfers', inc.key)).catch(() => {});
   }
 
   /**
@@ -53,11 +53,11 @@ export class Keeper {
     Object.assign(inc, {
       transfer: rec.transfer, count: rec.count, senderName: rec.senderName, entries: rec.entries, files: rec.files,
       bytes: rec.bytes, held: rec.held, finished: rec.finished, want: rec.want, verified: rec.verified, done: rec.done,
-      firstSession: rec.session, state: 'active', interrupted: true,
+      firstSession: rec.session, state: 'active', interrupted: true, key: rec.id, cert: rec.cert || '',
     });
     inc.hashes = rec.hashes.map((s, i) => (s ? Sha256.restore(s) : rec.finished[i] ? null : new Sha256()));
     for (const f of rec.saved) {
-      inc.saved.push({ ...f, url: await this.store.url(inc.id, f.index, f.path.split('/').pop()) });
+      inc.saved.push({ ...f, url: await this.store.url(inc.key, f.index, f.path.split('/').pop()) });
     }
     inc.giveUp = setTimeout(() => {
       if (inc.interrupted && !isFinal(inc.state)) inc.end('failed', `${inc.peerName} did not come back to finish the transfer`);
@@ -67,7 +67,10 @@ export class Keeper {
 }
 
 /**
- * snapshot is where inc stands, as plain data. A file verified but not yet
+ * snapshot is where inc stands, as plain data, under the key its files
+ * have in the store (a transfer that continued an earlier one keeps that
+ * one's), with its sender's certificate, which a new offer of the same
+ * files must match to continue it. A file verified but not yet
  * closed in the store counts as not begun: it is received again.
  */
 export function snapshot(inc) {
@@ -86,7 +89,7 @@ export function snapshot(inc) {
     }
   }
   return {
-    id: inc.id, at: Date.now(), peer: inc.peer, peerName: inc.peerName, peerKind: inc.peerKind, conn: inc.conn,
+    id: inc.key, cert: inc.cert, at: Date.now(), peer: inc.peer, peerName: inc.peerName, peerKind: inc.peerKind, conn: inc.conn,
     session: inc.session, transfer: inc.transfer, count: inc.count, senderName: inc.senderName,
     entries: inc.entries, files: inc.files, bytes: inc.bytes, held, finished, want: [...inc.want],
     verified: saved.size, done,

@@ -14,6 +14,13 @@ const READ = 4 << 20; // bytes read from a file at once
 const OPEN_WAIT = 30_000; // for the receiver to answer and the channels to open
 const RETRIES = 8; // new sessions in a row after a lost connection
 
+/**
+ * sending lists every transfer this page has started sending, oldest
+ * first, so that the page's state can be read from outside the views (the
+ * browser tests read each one's sentBytes here).
+ */
+export const sending = [];
+
 export class Outgoing {
   /**
    * @param {{hub, peer: string, peerName: string, myName: string, items: {file: File, path: string}[], changed: () => void}} o
@@ -37,6 +44,9 @@ export class Outgoing {
     this.continued = 0; // bytes the receiver held from an earlier transfer of the same files
     this.restarted = []; // files the receiver held other bytes of, sent from their start
     this.accepted = false;
+    this.sentBytes = 0; // file bytes put on the data channel, in every session
+    this.resumed = []; // where each session's accept had the transfer start, in bytes
+    sending.push(this);
   }
 
   /**
@@ -116,6 +126,7 @@ export class Outgoing {
           // an earlier one whose files the receiver kept.
           if (!this.accepted) this.continued = this.done;
           this.accepted = true;
+          this.resumed.push(this.done);
           this.set('active');
           streaming = this.stream(link, m.file || 0, m.offset || 0, m.sha256 || '');
           streaming.catch((err) => link.fail(err));
@@ -195,6 +206,7 @@ export class Outgoing {
           if (data.bufferedAmount > HIGH) await drained(data);
           if (this.cancelled) throw new Error('cancelled');
           data.send(n === step ? msg : msg.subarray(0, ChunkHeaderBytes + n));
+          this.sentBytes += n;
         }
         off += block.length;
       }

@@ -19,7 +19,7 @@ export class MemoryStore {
 
   write(transfer, index, offset, bytes) {
     const key = `${transfer}/${index}`;
-    if (!this.files.has(key)) this.files.set(key, []);
+    if (!this.files.has(key) || offset === 0) this.files.set(key, []); // from 0: the file starts over
     this.files.get(key).push(bytes);
   }
 

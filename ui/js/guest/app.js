@@ -200,6 +200,7 @@ function transfer(t) {
   const checked = { room: 'Checked with the room\'s secret: the connection is the other browser\'s own, end to end.', pairing: 'Checked against the pairing code: the connection is the paired browser\'s own, end to end.' }[t.checkedBy || t.link?.checkedBy];
   if (checked) notes.push(checked);
   if (out && t.continued > 0) notes.push(`Continuing: ${t.peerName} already had ${bytes(t.continued)} of these files from an earlier try.`);
+  if (!out && t.continued > 0) notes.push(`Continuing: you already had ${bytes(t.continued)} of these files from an earlier try.`);
   if (out && t.restarted?.length) notes.push(`${t.peerName} held other bytes of ${t.restarted.join(', ')}, so that went from its start.`);
   const saved = !out && t.saved.length
     ? h('div', {},
