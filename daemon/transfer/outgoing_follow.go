@@ -94,12 +94,14 @@ func (o *outgoing) device() identity.ID {
 }
 
 // saveIfMoved saves the transfer for a restart again when the address it
-// reached its device at, or the device, is not the one saved.
+// reached its device at, or the device, is not the one saved, and at each
+// session of a transfer to a guest, whose certificate (proven just before)
+// is saved with it.
 func (o *outgoing) saveIfMoved() {
 	o.mu.Lock()
 	moved := o.addr != o.savedAddr || o.peer != o.savedPeer
 	o.mu.Unlock()
-	if moved {
+	if _, mesh := o.route.(meshRoute); moved || mesh {
 		o.save()
 	}
 }

@@ -20,30 +20,50 @@ const outPrefix = "out-"
 // says where to continue, as after any lost connection.
 type savedOut struct {
 	ID   string      `json:"id"`
-	Addr string      `json:"addr"` // where the device was last reached
+	Addr string      `json:"addr,omitempty"` // where the device was last reached; empty for a guest
 	Want identity.ID `json:"want,omitzero"`
 	// Peer is the device that answered, once one did: after a restart
 	// the transfer looks for it wherever it is (outgoing.open).
-	Peer    identity.ID `json:"peer,omitzero"`
-	Entries []Entry     `json:"entries"`
-	Local   []string    `json:"local"`
-	Started time.Time   `json:"started"`
+	Peer identity.ID `json:"peer,omitzero"`
+	// Guest is the client ID of the browser a transfer through the mesh
+	// goes to, and Fingerprint the certificate it proved, once it did: the
+	// rest of the files go to that certificate only, as before the restart
+	// (outgoing.proveCert), not to whoever claims the ID meanwhile.
+	Guest       string    `json:"guest,omitempty"`
+	Fingerprint string    `json:"fingerprint,omitempty"`
+	Entries     []Entry   `json:"entries"`
+	Local       []string  `json:"local"`
+	Started     time.Time `json:"started"`
 }
 
 // save records o, if its route can be taken up again after a restart: a
-// direct one. A transfer through the mesh needs the peer to be there again
-// to be found; it is not kept.
+// direct one, or one through the mesh to a browser guest, which comes back
+// to its daemon's hub on its own (its page reconnects) and waits there for
+// the rest. A transfer through the mesh to another daemon is not kept.
 func (o *outgoing) save() {
-	r, ok := o.route.(direct)
-	if !ok {
+	var want identity.ID
+	var guest string
+	switch r := o.route.(type) {
+	case direct:
+		want = r.want
+	case meshRoute:
+		if _, _, kind, _ := r.describe(); kind != KindGuest {
+			return
+		}
+		guest = r.peer
+	default:
 		return
 	}
 	o.mu.Lock()
-	s := savedOut{ID: o.id, Addr: o.addr, Want: r.want, Entries: o.entries, Local: o.local, Started: o.started}
-	s.Peer, _ = identity.ParseID(o.peer)
+	s := savedOut{ID: o.id, Addr: o.addr, Want: want, Guest: guest, Entries: o.entries, Local: o.local, Started: o.started}
+	if guest != "" {
+		s.Fingerprint = o.fingerprint
+	} else {
+		s.Peer, _ = identity.ParseID(o.peer)
+	}
 	o.savedAddr, o.savedPeer = o.addr, o.peer
 	o.mu.Unlock()
-	if s.Addr == "" {
+	if r, ok := o.route.(direct); ok && s.Addr == "" {
 		s.Addr = r.addr
 	}
 	if err := o.m.cfg.States.Save(outPrefix+o.id, s); err != nil {
@@ -65,16 +85,23 @@ func (o *outgoing) forget() {
 func (m *Manager) loadOutgoing(stateID string) *outgoing {
 	var s savedOut
 	err := m.cfg.States.Load(stateID, &s)
-	if err == nil && (s.ID != strings.TrimPrefix(stateID, outPrefix) || len(s.Entries) != len(s.Local) || len(s.Entries) == 0 || s.Addr == "") {
+	if err == nil && (s.ID != strings.TrimPrefix(stateID, outPrefix) || len(s.Entries) != len(s.Local) || len(s.Entries) == 0 || (s.Addr == "") == (s.Guest == "")) {
 		err = errors.New("inconsistent state")
+	}
+	if err == nil && s.Guest != "" && m.cfg.Relay == nil {
+		err = errors.New("a transfer to a guest, and no mesh to reach it through")
 	}
 	if err != nil {
 		m.cfg.Log.Warn("Dropping unreadable transfer state", "transfer", stateID, "err", err)
 		m.cfg.States.Remove(stateID)
 		return nil
 	}
-	o := newOutgoing(m, Direct(s.Addr, s.Want), s.Entries, s.Local)
-	o.id, o.started, o.state = s.ID, s.Started, StateInterrupted
+	route := Direct(s.Addr, s.Want)
+	if s.Guest != "" {
+		route = ThroughMesh(m.cfg.Relay, s.Guest)
+	}
+	o := newOutgoing(m, route, s.Entries, s.Local)
+	o.id, o.started, o.state, o.fingerprint = s.ID, s.Started, StateInterrupted, s.Fingerprint
 	if !s.Peer.IsZero() {
 		o.peer, o.peerKind = s.Peer.String(), KindDaemon
 	}
