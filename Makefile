@@ -16,7 +16,7 @@ run: build
 
 test: lint
 	node --test ui/test/
-	$(GO) test -race -shuffle=on -timeout 15m ./...
+	$(GO) test -race -shuffle=on -timeout 25m ./...
 
 bench: build
 	FERRY_BENCH=1 $(GO) test -run '^TestBench' -v -count=1 -p 1 -timeout 40m . ./daemon/ ./daemon/transfer/
