@@ -144,6 +144,8 @@ func (g *guest) Handle(msg signal.Message) {
 		}
 		reply(signal.Message{Type: signal.TypeJoined, Room: msg.Room})
 		m.publish(true)
+	case msg.Type == signal.TypePing:
+		reply(signal.Message{Type: signal.TypePong})
 	case msg.Type == signal.TypeLeave:
 		m.mu.Lock()
 		g.rooms = slices.DeleteFunc(g.rooms, func(c string) bool { return c == msg.Room })

@@ -33,6 +33,8 @@ const (
 	TypeLeave    = "leave"    // a guest leaves a code room
 	TypeJoined   = "joined"   // the answer to create and join
 	TypeText     = "text"     // a short note or link for a daemon or a guest, routed like offer
+	TypePing     = "ping"     // a guest asks whether its connection is alive
+	TypePong     = "pong"     // the daemon's answer to ping
 )
 
 // Kinds of connection, named in hello.
@@ -172,7 +174,7 @@ func (m *Message) Validate() error {
 		}
 	case TypePresence:
 		return m.validatePresence()
-	case TypeCreate:
+	case TypeCreate, TypePing, TypePong:
 	case TypeText:
 		return m.validateText()
 	case TypeJoin, TypeLeave, TypeJoined:

@@ -6,6 +6,12 @@
 // join the list, and what is sent to them goes over the pairing.
 
 const VERSION = 1;
+// A connection over which nothing came for PING_EVERY is asked whether it
+// is alive; one that does not answer within PONG_WAIT is taken as dead and
+// opened again. A phone that moved to another access point keeps a socket
+// from an address it no longer has, which no error ever closes.
+export const PING_EVERY = 10000;
+export const PONG_WAIT = 5000;
 
 export class Hub extends EventTarget {
   /** @param {{url: string, id: string, name: string}} opts */
@@ -31,6 +37,8 @@ export class Hub extends EventTarget {
 
   stop() {
     this.stopped = true;
+    clearTimeout(this.pingTimer);
+    clearTimeout(this.pongTimer);
     if (this.ws) this.ws.close();
   }
 
@@ -39,6 +47,7 @@ export class Hub extends EventTarget {
     this.ws = ws;
     ws.onopen = () => ws.send(JSON.stringify({ v: VERSION, type: 'hello', kind: 'guest', from: this.id, name: this.name }));
     ws.onmessage = (e) => {
+      this.heard(ws);
       let m;
       try {
         m = JSON.parse(e.data);
@@ -47,15 +56,40 @@ export class Hub extends EventTarget {
       }
       this.receive(m);
     };
-    ws.onclose = () => {
-      if (this.ws !== ws) return;
-      const was = this.connected;
-      this.connected = false;
-      if (was) this.emit('state', { connected: false });
-      if (this.stopped) return;
-      setTimeout(() => this.open(), this.backoff);
-      this.backoff = Math.min(this.backoff * 2, 10000);
-    };
+    ws.onclose = () => this.dropped(ws);
+    this.heard(ws);
+  }
+
+  /** heard notes that ws is alive, and asks again after PING_EVERY. */
+  heard(ws) {
+    clearTimeout(this.pingTimer);
+    clearTimeout(this.pongTimer);
+    this.pingTimer = setTimeout(() => {
+      if (this.ws !== ws || ws.readyState !== WebSocket.OPEN) return;
+      ws.send(JSON.stringify({ v: VERSION, type: 'ping' }));
+      this.pongTimer = setTimeout(() => {
+        try {
+          ws.close();
+        } catch {
+          // already closing
+        }
+        this.dropped(ws);
+      }, PONG_WAIT);
+    }, PING_EVERY);
+  }
+
+  /** dropped opens the connection again after ws ended or went quiet. */
+  dropped(ws) {
+    if (this.ws !== ws) return;
+    this.ws = null;
+    clearTimeout(this.pingTimer);
+    clearTimeout(this.pongTimer);
+    const was = this.connected;
+    this.connected = false;
+    if (was) this.emit('state', { connected: false });
+    if (this.stopped) return;
+    setTimeout(() => this.open(), this.backoff);
+    this.backoff = Math.min(this.backoff * 2, 10000);
   }
 
   receive(m) {
@@ -70,6 +104,8 @@ export class Hub extends EventTarget {
         this.members = m.members || [];
         this.rooms = m.rooms || [];
         this.publish();
+        return;
+      case 'pong':
         return;
       case 'joined':
         this.emit('joined', { room: m.room });
