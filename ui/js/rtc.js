@@ -102,6 +102,7 @@ export class Link {
     if (ch.label === ControlLabel) this.ctrl = ch;
     else if (ch.label === DataLabel) this.data = ch;
     else return ch.close();
+    holdMessages(ch);
     ch.onopen = () => this.check();
     ch.onclose = () => this.fail(new Error('the connection was lost'));
     this.check();
@@ -179,4 +180,24 @@ export class Link {
       // closing twice
     }
   }
+}
+
+/**
+ * holdMessages keeps what arrives on ch until its onmessage is set, then
+ * hands it over in order. The two channels open one after the other, and
+ * the first may carry a message before the connection counts as ready and
+ * its user is listening: a message with no listener would be lost.
+ */
+function holdMessages(ch) {
+  const held = [];
+  let handler = null;
+  ch.addEventListener('message', (e) => (handler ? handler.call(ch, e) : held.push(e)));
+  Object.defineProperty(ch, 'onmessage', {
+    configurable: true,
+    get: () => handler,
+    set(fn) {
+      handler = typeof fn === 'function' ? fn : null;
+      while (handler && held.length) handler.call(ch, held.shift());
+    },
+  });
 }
