@@ -541,13 +541,7 @@ func saveSampled(t *testing.T, b *browser, name string, step int64, sample func(
 			}
 		}
 	})
-	events := true
-	b.run(t, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-		_, err := cdp.Call(ctx, chromedp.FromContext(ctx).Browser, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
-			Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: &events,
-		})
-		return err
-	}))
+	downloadInto(t, b, dir)
 	b.click(t, fmt.Sprintf(`#transfers a.save[data-name=%q]`, name))
 	timeout := time.After(transferPatience)
 	next := step

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
-	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/chromedp"
 
 	"github.com/ferry-dev/ferry/daemon/transfer"
@@ -65,13 +64,7 @@ func TestGuestFetchContinues(t *testing.T) {
 		default: // the listener must never block the browser's events
 		}
 	})
-	on := true
-	b.run(t, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-		_, err := cdp.Call(ctx, chromedp.FromContext(ctx).Browser, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
-			Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: &on,
-		})
-		return err
-	}))
+	downloadInto(t, b, dir)
 	b.click(t, `#incoming [data-transfer] button.fetch`)
 
 	await := func(what string, ok func(progress) bool) progress {

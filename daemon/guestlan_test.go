@@ -212,13 +212,7 @@ func expectDownload(t *testing.T, b *browser) func() [32]byte {
 			}
 		}
 	})
-	events := true
-	b.run(t, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-		_, err := cdp.Call(ctx, chromedp.FromContext(ctx).Browser, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
-			Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: &events,
-		})
-		return err
-	}))
+	downloadInto(t, b, dir)
 	return func() [32]byte {
 		t.Helper()
 		defer stop()
@@ -233,6 +227,19 @@ func expectDownload(t *testing.T, b *browser) func() [32]byte {
 		}
 		return [32]byte{}
 	}
+}
+
+// downloadInto has Chromium save the page's downloads into dir, each named
+// by its GUID, and report their progress as events.
+func downloadInto(t *testing.T, b *browser, dir string) {
+	t.Helper()
+	events := true
+	b.run(t, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := cdp.Call(ctx, chromedp.FromContext(ctx).Browser, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+			Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: &events,
+		})
+		return err
+	}))
 }
 
 // TestGuestPageFromTheLAN: a browser on the LAN, with no app, sends a
