@@ -159,6 +159,9 @@ func (m *Manager) answer(from signal.Peer, msg signal.Message) {
 		}
 		rs.addChannel(dc)
 	})
+	// The answer goes out before any candidate, so an offerer never meets a
+	// candidate for a session it has no answer for.
+	s.holdCandidates()
 	if err := s.setRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: msg.SDP}); err != nil {
 		log.Info("Bad offer", "err", err)
 		reply(signal.Message{Type: signal.TypeError, Code: proto.CodeBadMessage, Text: err.Error()})
@@ -176,6 +179,7 @@ func (m *Manager) answer(from signal.Peer, msg signal.Message) {
 		return
 	}
 	reply(signal.Message{Type: signal.TypeAnswer, SDP: ans.SDP})
+	s.release()
 	// A session that never carries an offer is closed, so a peer cannot
 	// hold connections open for free.
 	rs.closeAfter(30*time.Second, func() bool { return rs.transfer() != nil })

@@ -246,9 +246,10 @@ func newSession(api *webrtc.API, cert webrtc.Certificate, conn string, num uint6
 	return s, nil
 }
 
-// holdCandidates keeps local candidates back until release. The offerer
-// calls it before gathering starts: a candidate that overtook its offer
-// would reach an answerer with no session for it and be dropped.
+// holdCandidates keeps local candidates back until release. Both sides call
+// it before gathering starts: a candidate that overtook its offer would
+// reach an answerer with no session for it and be dropped, and one that
+// overtook its answer would reach an offerer not yet ready for it.
 func (s *session) holdCandidates() {
 	s.mu.Lock()
 	s.hold = true
