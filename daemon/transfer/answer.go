@@ -79,9 +79,10 @@ func offerer(from signal.Peer, sdpText string) (Peer, error) {
 	return Peer{ID: claimed.String(), Name: from.Name}, nil
 }
 
-// answer handles an offer of a new session. A session number not above the
-// current one for the same conn is stale and dropped; a higher one replaces
-// the old session (the sender reconnected).
+// answer handles an offer of a new session. A session number below the
+// current one for the same conn is stale and dropped; the same one restarts
+// ICE on the session (restart.go); a higher one replaces the old session
+// (the sender reconnected).
 func (m *Manager) answer(from signal.Peer, msg signal.Message) {
 	log := m.cfg.Log.With("peer", from.ID, "kind", from.Kind, "conn", msg.Conn, "session", msg.Session)
 	if from.Reply == nil {
@@ -109,7 +110,21 @@ func (m *Manager) answer(from signal.Peer, msg signal.Message) {
 		return
 	}
 	old := m.rs[key]
-	if old != nil && old.num >= msg.Session {
+	if old != nil && old.num == msg.Session {
+		m.mu.Unlock()
+		if err := old.answerRestart(msg.SDP, reply); err != nil {
+			code := proto.CodeBadMessage
+			if errors.Is(err, ErrIdentityChanged) {
+				code = proto.CodeIdentity
+			}
+			log.Info("Refused ICE restart", "code", code, "err", err)
+			reply(signal.Message{Type: signal.TypeError, Code: code, Text: err.Error()})
+			return
+		}
+		log.Debug("Answered ICE restart")
+		return
+	}
+	if old != nil && old.num > msg.Session {
 		m.mu.Unlock()
 		log.Debug("Dropped stale offer", "current", old.num)
 		return

@@ -414,8 +414,15 @@ func (o *outgoing) converse(ctx context.Context, s *session, sig <-chan signal.M
 				// Resume now rather than when ICE gives up.
 				return errLost
 			}
-			if msg.Session == s.num && msg.Type == signal.TypeCandidate {
-				s.addCandidate(msg.Candidate)
+			if err := o.signalConnected(s, msg); err != nil {
+				return err
+			}
+		case <-s.stalled:
+			if sig != nil {
+				o.m.cfg.Log.Debug("Restarting ICE", "transfer", o.id, "session", s.num)
+				if err := s.restartICE(); err != nil {
+					return errLost
+				}
 			}
 		case err := <-streamErr:
 			if ee := (*endError)(nil); errors.As(err, &ee) {

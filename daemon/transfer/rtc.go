@@ -191,7 +191,9 @@ func certFingerprint(der []byte) (string, [32]byte) {
 }
 
 // session is one peer connection carrying one transfer: a control channel
-// and a data channel. A transfer that resumes gets a new session with a
+// and a data channel. A path that stops carrying packets is first repaired
+// in place with an ICE restart on the same session (restart.go); a
+// transfer that resumes after the session failed gets a new session with a
 // higher number.
 type session struct {
 	num  uint64
@@ -210,6 +212,8 @@ type session struct {
 	closed     chan struct{}
 	closeOnce  sync.Once
 	low        chan struct{} // data channel's buffered amount fell below the low mark
+	stalled    chan struct{} // ICE went disconnected
+	restarting bool          // an ICE restart offer is out, its answer not yet applied
 }
 
 func newSession(api *webrtc.API, cert webrtc.Certificate, conn string, num uint64, send func(signal.Message) error) (*session, error) {
@@ -220,6 +224,7 @@ func newSession(api *webrtc.API, cert webrtc.Certificate, conn string, num uint6
 	s := &session{
 		num: num, pc: pc, send: send, conn: conn,
 		ready: make(chan struct{}), closed: make(chan struct{}), low: make(chan struct{}, 1),
+		stalled: make(chan struct{}, 1),
 	}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
@@ -237,6 +242,14 @@ func newSession(api *webrtc.API, cert webrtc.Certificate, conn string, num uint6
 		}
 		s.mu.Unlock()
 		s.send(m)
+	})
+	pc.OnICEConnectionStateChange(func(st webrtc.ICEConnectionState) {
+		if st == webrtc.ICEConnectionStateDisconnected {
+			select {
+			case s.stalled <- struct{}{}:
+			default:
+			}
+		}
 	})
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		if st == webrtc.PeerConnectionStateFailed || st == webrtc.PeerConnectionStateClosed {

@@ -79,6 +79,7 @@ export const refusals = {
   mismatch: 'its fingerprint does not match the room\'s secret: something that relays the signaling changed it on the way. Nothing was sent.',
   'not-device': 'its certificate is not the one of the computer it claims to be: something that relays the signaling changed it on the way. Nothing was sent.',
   'not-paired': 'its certificate is not the one in the pairing code you exchanged. Nothing was sent.',
+  'other-certificate': 'it reconnected with another certificate than the one it started with: something that relays the signaling changed it on the way.',
 };
 
 /** What the refused browser is told, in words for its page. */
@@ -87,6 +88,7 @@ export const theirWords = {
   mismatch: 'The other browser refused the connection: the fingerprint it received does not match the room\'s secret, so something that relays the signaling changed it on the way.',
   'not-device': 'The browser refused the connection: the certificate it received is not this computer\'s, so something that relays the signaling changed it on the way.',
   'not-paired': 'The other browser refused the connection: the certificate it received is not the one in your pairing code.',
+  'other-certificate': 'The other side refused to reconnect: the certificate it received is not the one the connection started with.',
 };
 
 /**

@@ -2,12 +2,20 @@
 // or the answerer (the receiver), with trickle ICE over the hub and the
 // protocol's two channels. Candidates that arrive before the remote
 // description wait for it; the offerer's own go out only after its offer.
+//
+// A connection whose path stops carrying packets is first repaired in
+// place: the offerer restarts ICE, offering again on the same session with
+// new candidates, and the answerer answers on the connection it has. The
+// channels stay open and the transfer goes on where it was. A connection
+// not back within GIVE_UP is lost, and the sender makes a new one.
 
 import { ControlLabel, DataLabel } from './codec.js';
 import { idbGet, idbPut } from './idb.js';
-import { trust, covers, sign, checkPeer, checkedBy, refusals, theirWords } from './roomkey.js';
+import { trust, covers, sign, checkPeer, checkedBy, fingerprints, refusals, theirWords } from './roomkey.js';
 
-const DISCONNECTED_WAIT = 5000;
+const RESTART_AFTER = 1000; // an offerer disconnected this long restarts ICE
+const GIVE_UP = 12000; // an offerer disconnected this long takes the connection as lost
+const ANSWERER_WAIT = 15000; // an answerer waits longer, for the offerer's restart or new session
 
 const CERT_LIFE = 365 * 24 * 3600 * 1000; // asked of a new certificate
 const CERT_RENEW = 7 * 24 * 3600 * 1000; // a certificate closer than this to its end is replaced
@@ -73,13 +81,16 @@ export class Link {
       else this.signal({ type: 'candidate', candidate: c });
     };
     // A browser calls a connection failed only after its consent checks
-    // have gone unanswered for half a minute; one that stays disconnected
-    // for DISCONNECTED_WAIT is taken as lost, so the sender makes it again.
-    let quiet = 0;
+    // have gone unanswered for half a minute: one that stays disconnected
+    // too long is taken as lost here, so the sender makes it again.
     pc.onconnectionstatechange = () => {
-      clearTimeout(quiet);
-      if (pc.connectionState === 'failed' || pc.connectionState === 'closed') this.fail(new Error('the connection was lost'));
-      if (pc.connectionState === 'disconnected') quiet = setTimeout(() => this.fail(new Error('the connection was lost')), DISCONNECTED_WAIT);
+      const st = pc.connectionState;
+      if (st === 'failed' || st === 'closed') return this.fail(new Error('the connection was lost'));
+      if (st === 'connected') return this.back();
+      if (st !== 'disconnected' || this.lostTimer) return;
+      this.lostTimer = setTimeout(() => this.fail(new Error('the connection was lost')), this.offerer ? GIVE_UP : ANSWERER_WAIT);
+      if (this.offerer) this.restartTimer = setTimeout(() => this.restartICE(), RESTART_AFTER);
+      this.showStall(true);
     };
     if (this.offerer) {
       this.attach(pc.createDataChannel(ControlLabel));
@@ -103,6 +114,7 @@ export class Link {
     else if (ch.label === DataLabel) this.data = ch;
     else return ch.close();
     holdMessages(ch);
+    ch.addEventListener('message', () => this.stalled && !this.lostTimer && this.showStall(false));
     ch.onopen = () => this.check();
     ch.onclose = () => this.fail(new Error('the connection was lost'));
     this.check();
@@ -118,10 +130,82 @@ export class Link {
     for (const c of this.early.splice(0)) await this.pc.addIceCandidate(c).catch(() => {});
   }
 
+  /** back notes that a connection that went disconnected is connected again. */
+  back() {
+    clearTimeout(this.lostTimer);
+    clearTimeout(this.restartTimer);
+    this.lostTimer = this.restartTimer = 0;
+    this.showStall(false);
+  }
+
+  /**
+   * showStall tells the transfer (onstall) that the connection stopped
+   * carrying packets and is being repaired, or carries them again.
+   */
+  showStall(on) {
+    if (Boolean(this.stalled) === on) return;
+    this.stalled = on;
+    this.onstall?.(on);
+  }
+
+  /** restartICE offers this session again with new ICE credentials. */
+  async restartICE() {
+    if (this.closed || this.restarting || this.pc.connectionState === 'connected') return;
+    this.restarting = true;
+    this.remoteSet = false; // the answerer's new candidates wait for its answer
+    this.offered = false;
+    try {
+      await this.pc.setLocalDescription(await this.pc.createOffer({ iceRestart: true }));
+    } catch (err) {
+      return this.fail(err);
+    }
+    this.signal({ type: 'offer', sdp: this.pc.localDescription.sdp });
+    this.offered = true;
+    for (const c of this.held.splice(0)) this.signal({ type: 'candidate', candidate: c });
+  }
+
+  /**
+   * sameCertificate says whether a restart's offer or answer keeps the
+   * DTLS certificate of the session, besides passing checkPeer: a restart
+   * moves the packets to a new path, never to another peer.
+   */
+  sameCertificate(m) {
+    const why = checkPeer(this.peer, m);
+    if (why) return why;
+    return fingerprints(m.sdp) === fingerprints(this.pc.remoteDescription?.sdp) ? '' : 'other-certificate';
+  }
+
+  /** answerRestart answers the offerer's ICE restart on this connection. */
+  async answerRestart(m) {
+    const why = this.sameCertificate(m);
+    if (why) return this.refuse(why);
+    // The sender lost the path; this side may not have noticed yet. The
+    // next message that arrives shows it is back.
+    this.showStall(true);
+    this.offered = false; // the answer goes out before the new candidates
+    try {
+      await this.setRemote({ type: 'offer', sdp: m.sdp });
+      await this.pc.setLocalDescription(await this.pc.createAnswer());
+    } catch (err) {
+      return this.fail(err);
+    }
+    this.signal({ type: 'answer', sdp: this.pc.localDescription.sdp });
+    this.offered = true;
+    for (const c of this.held.splice(0)) this.signal({ type: 'candidate', candidate: c });
+  }
+
   /** handle takes a routed signaling message for this connection. */
   async handle(m) {
     if (m.session !== undefined && m.session !== this.session) return; // another session: stale
-    if (m.type === 'answer' && this.offerer && !this.remoteSet) {
+    if (m.type === 'offer' && !this.offerer) {
+      if (this.closed) return this.hub.send({ type: 'error', to: this.peer, conn: this.conn, session: this.session, code: 'gone', text: 'the connection was closed' });
+      await this.answerRestart(m);
+    } else if (m.type === 'answer' && this.offerer && this.restarting) {
+      this.restarting = false;
+      const why = this.sameCertificate(m);
+      if (why) return this.refuse(why);
+      await this.setRemote({ type: 'answer', sdp: m.sdp }).catch((err) => this.fail(err));
+    } else if (m.type === 'answer' && this.offerer && !this.remoteSet) {
       const why = checkPeer(this.peer, m);
       if (why) return this.refuse(why);
       this.checkedBy = checkedBy(this.peer);
@@ -174,6 +258,8 @@ export class Link {
   close() {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.lostTimer);
+    clearTimeout(this.restartTimer);
     try {
       this.pc?.close();
     } catch {

@@ -36,6 +36,7 @@ export class Engine {
       if (why) return this.refuse(m, why);
     }
     if (m.type === 'offer') {
+      if (t?.direction === 'in' && t.link && m.session === t.link.session) return t.link.handle(m); // an ICE restart
       if (t) return t.direction === 'in' && t.reconnect(m); // the sender's next session
       const who = this.lookup(m.from);
       const inc = new Incoming({

@@ -68,6 +68,10 @@ export class Incoming {
     const link = new Link({ hub: this.hub, peer: this.peer, conn: this.conn, session, offerer: false });
     this.link = link;
     link.onlost = (err) => this.lost(link, err);
+    link.onstall = (stalled) => {
+      this.interrupted = stalled;
+      this.changed();
+    };
     try {
       await link.open(sdp);
     } catch (err) {

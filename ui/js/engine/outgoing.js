@@ -62,6 +62,10 @@ export class Outgoing {
       if (tries > 0 || connected) await hubReady(this.hub, OPEN_WAIT);
       const link = new Link({ hub: this.hub, peer: this.peer, conn: this.id, session, offerer: true });
       this.link = link;
+      link.onstall = (stalled) => {
+        this.interrupted = stalled;
+        this.changed();
+      };
       try {
         const ctrl = this.controlQueue(link);
         await within(link.open(), OPEN_WAIT, `${this.peerName} did not answer`);

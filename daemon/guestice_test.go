@@ -1,0 +1,132 @@
+package daemon
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ferry-dev/ferry/daemon/datadir"
+	"github.com/ferry-dev/ferry/daemon/transfer"
+)
+
+// dropPath drops every UDP packet the page sends from the ports its
+// connections use now, as a firewall or a NAT that forgets a
+// flow does: the connection's path is dead, the hub (TCP) is untouched,
+// and a connection gathered anew, on new ports, gets through. It returns
+// the ports.
+func dropPath(t *testing.T, l *guestLAN) []int {
+	t.Helper()
+	// Chromium's ICE sockets are the unconnected ones on any address; its
+	// DNS sockets are connected, and 5353 is mDNS.
+	out, err := exec.Command("ip", "netns", "exec", l.ns, "ss", "-uanH").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ss: %v %s", err, out)
+	}
+	var ports []int
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 4 || fields[0] != "UNCONN" {
+			continue
+		}
+		local := fields[3]
+		port, err := strconv.Atoi(local[strings.LastIndex(local, ":")+1:])
+		if err != nil {
+			t.Fatalf("ss gave a local address %q", local)
+		}
+		if port != 5353 {
+			ports = append(ports, port)
+		}
+	}
+	if len(ports) == 0 {
+		t.Fatalf("the page has no ICE socket:\n%s", out)
+	}
+	tc := func(args ...string) string {
+		out, err := exec.Command("tc", append([]string{"-n", l.ns}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("tc %s: %v %s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	// Without tc's drop action in every kernel, the packets go to a class
+	// that lets a packet through every few minutes, and queues one.
+	// Everything else keeps the link's 40 Mbit/s.
+	if !strings.Contains(tc("qdisc", "show", "dev", "eth0"), "htb") {
+		tc("qdisc", "replace", "dev", "eth0", "root", "handle", "1:", "htb", "default", "10")
+		tc("class", "add", "dev", "eth0", "parent", "1:", "classid", "1:10", "htb", "rate", "40mbit", "burst", "256kb")
+		tc("class", "add", "dev", "eth0", "parent", "1:", "classid", "1:20", "htb", "rate", "8bit", "ceil", "8bit", "burst", "1", "cburst", "1")
+		tc("qdisc", "add", "dev", "eth0", "parent", "1:20", "handle", "20:", "pfifo", "limit", "1")
+	}
+	for _, p := range ports {
+		tc("filter", "add", "dev", "eth0", "parent", "1:", "protocol", "ip", "prio", "1", "u32",
+			"match", "ip", "protocol", "17", "0xff", "match", "ip", "sport", strconv.Itoa(p), "0xffff", "flowid", "1:20")
+	}
+	return ports
+}
+
+// TestGuestICERestart: the path of a connection between a phone and a
+// laptop dies in the middle of a file while the hub stays up, in each
+// direction. The offerer (the page when it sends, the daemon when the
+// laptop sends) restarts ICE on the same session: the transfer goes on
+// where it was, with no new session and no resume, every byte put on the
+// channel once, and the page says it is reconnecting meanwhile.
+func TestGuestICERestart(t *testing.T) {
+	l := newGuestLAN(t)
+	shapeLink(t, "", l.hostIf, "40mbit")
+	shapeLink(t, l.ns, "eth0", "40mbit")
+	d, base := startLANDaemon(t, l, "laptop", func(c *Config) { c.Accept = datadir.AcceptAll })
+	b := guestPage(t, l, base+"/")
+	id := guestID(t, b)
+	showPageOnFailure(t, b)
+	const size = 32 << 20
+
+	watchPaused := func() {
+		b.eval(t, `window.paused = 0; new MutationObserver(() => {
+			if (document.getElementById('transfers').textContent.includes('reconnecting')) window.paused++;
+		}).observe(document.body, {childList: true, characterData: true, subtree: true}); true`, nil)
+	}
+
+	src, sum := randomFile(t, "from the phone.bin", size)
+	sendFromPage(t, b, d.ID().String(), src)
+	in := incomingFrom(t, d, id, 8<<20)
+	watchPaused()
+	t.Logf("dropping UDP on the page's ports %v", dropPath(t, l))
+	info := awaitTransfer(t, d, in.ID)
+	if info.State != transfer.StateDone {
+		t.Fatalf("the phone's send: %s %q", info.State, info.Error)
+	}
+	if got := fileSum(t, filepath.Join(d.cfg.Downloads, "from the phone.bin")); got != sum {
+		t.Fatalf("the laptop holds a file with SHA-256 %x, the phone sent %x", got, sum)
+	}
+	sent := sending(t, b)
+	t.Logf("the phone's send: resumed at %v, %d bytes on the channel", info.Resumed, sent[0].SentBytes)
+	if len(info.Resumed) != 0 || sent[0].SentBytes != size {
+		t.Errorf("the phone's send was made again (resumed at %v, %d bytes on the channel for a file of %d), not restarted in place", info.Resumed, sent[0].SentBytes, size)
+	}
+	b.waitTrue(t, `window.paused > 0`)
+
+	// The laptop sends; the path dies again.
+	src, sum = randomFile(t, "to the phone.bin", size)
+	out, err := transfers{d}.Send(id, []string{src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.click(t, `#incoming [data-transfer] button.accept`)
+	awaitInfo(t, d, out, "8 MiB sent", func(i transfer.Info) bool { return i.Done >= 8<<20 })
+	watchPaused()
+	t.Logf("dropping UDP on the page's ports %v", dropPath(t, l))
+	info = awaitTransfer(t, d, out)
+	t.Logf("the laptop's send: %s, resumed at %v, %d bytes on the channel", info.State, info.Resumed, info.Sent)
+	if info.State != transfer.StateDone {
+		t.Fatalf("the laptop's send: %s %q", info.State, info.Error)
+	}
+	if len(info.Resumed) != 0 || info.Sent != size {
+		t.Errorf("the laptop's send was made again (resumed at %v, %d bytes on the channel for a file of %d), not restarted in place", info.Resumed, info.Sent, size)
+	}
+	b.waitText(t, "#transfers", "Received from laptop, every file verified")
+	if got := saveReceived(t, b, "to the phone.bin"); got != sum {
+		t.Fatalf("the phone holds a file with SHA-256 %x, the laptop sent %x", got, sum)
+	}
+	b.waitTrue(t, `window.paused > 0`)
+}
