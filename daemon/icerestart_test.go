@@ -1,33 +1,38 @@
 package daemon
 
 import (
+	"bufio"
+	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferry-dev/ferry/daemon/datadir"
 	"github.com/ferry-dev/ferry/daemon/transfer"
 )
 
-// dropPath drops every UDP packet the page sends from the ports its
-// connections use now, as a firewall or a NAT that forgets a
-// flow does: the connection's path is dead, the hub (TCP) is untouched,
-// and a connection gathered anew, on new ports, gets through. It returns
-// the ports.
-func dropPath(t *testing.T, l *guestLAN) []int {
+// dropPath drops every UDP packet that the process called proc in the
+// namespace sends from the ports its connections use now, as a firewall or
+// a NAT that forgets a flow does: the connection's path is dead, the hub
+// (TCP) is untouched, and a connection gathered anew, on new ports, gets
+// through. It returns the ports.
+func dropPath(t *testing.T, l *guestLAN, proc string) []int {
 	t.Helper()
-	// Chromium's ICE sockets are the unconnected ones on any address; its
-	// DNS sockets are connected, and 5353 is mDNS.
-	out, err := exec.Command("ip", "netns", "exec", l.ns, "ss", "-uanH").CombinedOutput()
+	// The ICE sockets are the unconnected ones; Chromium's DNS sockets are
+	// connected, and 5353 is mDNS.
+	out, err := exec.Command("ip", "netns", "exec", l.ns, "ss", "-uanpH").CombinedOutput()
 	if err != nil {
 		t.Fatalf("ss: %v %s", err, out)
 	}
 	var ports []int
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		fields := strings.Fields(line)
-		if len(fields) < 4 || fields[0] != "UNCONN" {
+		if len(fields) < 4 || fields[0] != "UNCONN" || !strings.Contains(line, `(("`+proc+`"`) {
 			continue
 		}
 		local := fields[3]
@@ -40,7 +45,7 @@ func dropPath(t *testing.T, l *guestLAN) []int {
 		}
 	}
 	if len(ports) == 0 {
-		t.Fatalf("the page has no ICE socket:\n%s", out)
+		t.Fatalf("%s has no ICE socket:\n%s", proc, out)
 	}
 	tc := func(args ...string) string {
 		out, err := exec.Command("tc", append([]string{"-n", l.ns}, args...)...).CombinedOutput()
@@ -91,7 +96,7 @@ func TestGuestICERestart(t *testing.T) {
 	sendFromPage(t, b, d.ID().String(), src)
 	in := incomingFrom(t, d, id, 8<<20)
 	watchPaused()
-	t.Logf("dropping UDP on the page's ports %v", dropPath(t, l))
+	t.Logf("dropping UDP on the page's ports %v", dropPath(t, l, "chromium"))
 	info := awaitTransfer(t, d, in.ID)
 	if info.State != transfer.StateDone {
 		t.Fatalf("the phone's send: %s %q", info.State, info.Error)
@@ -115,7 +120,7 @@ func TestGuestICERestart(t *testing.T) {
 	b.click(t, `#incoming [data-transfer] button.accept`)
 	awaitInfo(t, d, out, "8 MiB sent", func(i transfer.Info) bool { return i.Done >= 8<<20 })
 	watchPaused()
-	t.Logf("dropping UDP on the page's ports %v", dropPath(t, l))
+	t.Logf("dropping UDP on the page's ports %v", dropPath(t, l, "chromium"))
 	info = awaitTransfer(t, d, out)
 	t.Logf("the laptop's send: %s, resumed at %v, %d bytes on the channel", info.State, info.Resumed, info.Sent)
 	if info.State != transfer.StateDone {
@@ -129,4 +134,78 @@ func TestGuestICERestart(t *testing.T) {
 		t.Fatalf("the phone holds a file with SHA-256 %x, the laptop sent %x", got, sum)
 	}
 	b.waitTrue(t, `window.paused > 0`)
+}
+
+// ferryInNamespace runs `ferry run` called name inside the LAN's namespace,
+// as a second computer on the Wi-Fi, receiving every file, and returns the
+// address of its hub. It stops the process when the test ends and shows
+// its log if the test failed.
+func ferryInNamespace(t *testing.T, l *guestLAN, name string) string {
+	t.Helper()
+	dir := t.TempDir()
+	logFile := filepath.Join(dir, "ferry.log")
+	cmd := exec.Command("ip", "netns", "exec", l.ns, ferryBinary(t), "run", "--data-dir", filepath.Join(dir, "data"),
+		"--downloads", filepath.Join(dir, "downloads"), "--name", name, "--port", "0", "--interfaces", "eth0",
+		"--mdns=false", "--accept", "all", "--log-file", logFile)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill() // ip netns exec is ferry itself: it execs
+		cmd.Wait()
+		if t.Failed() {
+			b, _ := os.ReadFile(logFile)
+			t.Logf("%s's log:\n%s", name, b)
+		}
+	})
+	// The line it prints once it serves: ferry VERSION: NAME (ID) on port N...
+	line := make(chan string, 1)
+	go func() {
+		r := bufio.NewReader(stdout)
+		s, _ := r.ReadString('\n')
+		line <- s
+		io.Copy(io.Discard, r)
+	}()
+	select {
+	case s := <-line:
+		m := regexp.MustCompile(`on port (\d+)`).FindStringSubmatch(s)
+		if m == nil {
+			t.Fatalf("ferry run printed %q", s)
+		}
+		return l.guestAddr + ":" + m[1]
+	case <-time.After(browserTimeout):
+		t.Fatalf("ferry run did not say it was ready within %v", browserTimeout)
+		return ""
+	}
+}
+
+// TestDaemonICERestart: between two computers, the receiver's UDP path
+// dies in the middle of a file while its hub stays reachable. The sending
+// daemon restarts ICE, the receiving one answers on its session, and the
+// file goes on with no new session, every byte sent once.
+func TestDaemonICERestart(t *testing.T) {
+	l := newGuestLAN(t)
+	shapeLink(t, "", l.hostIf, "40mbit")
+	d, _ := startLANDaemon(t, l, "laptop", nil)
+	hub := ferryInNamespace(t, l, "desktop")
+	const size = 32 << 20
+	src, _ := randomFile(t, "to the desktop.bin", size)
+	id, err := transfers{d}.Send(hub, []string{src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	awaitInfo(t, d, id, "8 MiB sent", func(i transfer.Info) bool { return i.Done >= 8<<20 })
+	t.Logf("dropping UDP on the desktop's ports %v", dropPath(t, l, "ferry"))
+	info := awaitTransfer(t, d, id)
+	t.Logf("the laptop's send: %s, resumed at %v, %d bytes on the channel", info.State, info.Resumed, info.Sent)
+	if info.State != transfer.StateDone || info.Verified != 1 {
+		t.Fatalf("the laptop's send: %s %q, %d verified", info.State, info.Error, info.Verified)
+	}
+	if len(info.Resumed) != 0 || info.Sent != size {
+		t.Errorf("the send was made again (resumed at %v, %d bytes on the channel for a file of %d), not restarted in place", info.Resumed, info.Sent, size)
+	}
 }
