@@ -69,7 +69,8 @@ func dialGuest(t *testing.T, n *node, guestID string, cert webrtc.Certificate, c
 // it is a guest; with the policy saying no the offer waits for the owner. A
 // session of the same guest ID with another certificate cannot take the
 // transfer over; the guest's own certificate can resume it, and after the
-// owner accepts the file lands with the right SHA-256.
+// owner accepts the file lands with the right SHA-256 and the receiver
+// closes the finished transfer's connection.
 func TestGuestOffer(t *testing.T) {
 	receiver := startNode(t, nodeOpts{})
 	const guestID, id = "guest-phone-1234", "guestfile1"
@@ -125,6 +126,13 @@ func TestGuestOffer(t *testing.T) {
 	}
 	if in := receiver.wait(id, final); in.State != StateDone || in.PeerKind != KindGuest {
 		t.Fatalf("receiver ended %+v", in)
+	}
+	// The receiver lets go of the finished transfer's connection: a guest
+	// that sends many files does not leave a peer connection for each.
+	select {
+	case <-again.s.closed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the receiver kept the connection of a finished transfer open")
 	}
 }
 

@@ -191,6 +191,7 @@ func (t *incoming) finishAll(rs *rsession) {
 	}
 	t.m.cfg.States.Remove(t.id)
 	rs.sendControl(Control{Type: MsgDone})
+	rs.closeSoon() // nothing more will cross it
 	t.m.cfg.Log.Info("Transfer finished", "transfer", t.id, "peer", t.peer.label(), "files", t.verified, "bytes", t.received)
 	t.retire()
 }

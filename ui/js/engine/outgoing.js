@@ -82,6 +82,9 @@ export class Outgoing {
         if (this.state === 'connecting') this.set('pending');
         else this.changed();
         await this.converse(link, ctrl);
+        // The transfer has ended: the connection goes, once what was said
+        // last has had a moment to leave.
+        setTimeout(() => link.close(), 1000);
         return;
       } catch (err) {
         link.close();
