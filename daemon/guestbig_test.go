@@ -219,6 +219,31 @@ func startFerryRun(t *testing.T, l *guestLAN, name string) *ferryProc {
 	f := &ferryProc{drained: make(chan struct{}), log: filepath.Join(dir, "ferry.log")}
 	f.cmd = exec.Command(bin, "run", "--data-dir", data, "--downloads", filepath.Join(dir, "downloads"),
 		"--name", name, "--port", "0", "--https", "--interfaces", "lo,"+l.hostIf, "--mdns=false", "--log-file", f.log)
+	line := f.start(t)
+	// The line it prints once it serves: ferry VERSION: NAME (ID) on port
+	// N (HTTPS on M), saving to ...
+	if !strings.Contains(line, name+" (") || !strings.Contains(line, "(HTTPS on ") {
+		t.Fatalf("ferry run printed %q, not that it runs in the HTTPS mode", line)
+	}
+	info, ok, err := datadir.New(data).ReadAPIInfo()
+	if err != nil || !ok || info.PID != f.cmd.Process.Pid {
+		t.Fatalf("ferry run's api.json: %+v, %v, %v", info, ok, err)
+	}
+	f.api = api.NewClient(info.Addr)
+	f.call(t, "GET", "/api/status", nil, &f.status)
+	if f.status.Name != name || f.status.HTTPSPort == 0 || f.status.Fingerprint == "" {
+		t.Fatalf("ferry run's status: %+v", f.status)
+	}
+	t.Logf("%s: ferry run (pid %d), API on %s, HTTPS on %s:%d, certificate SHA-256 %s",
+		name, f.cmd.Process.Pid, info.Addr, l.hostAddr, f.status.HTTPSPort, f.status.Fingerprint)
+	return f
+}
+
+// start starts the process, to be stopped when the test ends, and returns
+// the first line it prints, which ferry run prints once it serves. The
+// rest of its output is read and dropped.
+func (f *ferryProc) start(t *testing.T) string {
+	t.Helper()
 	stdout, err := f.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -235,28 +260,13 @@ func startFerryRun(t *testing.T, l *guestLAN, name string) *ferryProc {
 		ready <- line
 		io.Copy(io.Discard, r)
 	}()
-	// The line it prints once it serves: ferry VERSION: NAME (ID) on port
-	// N (HTTPS on M), saving to ...
 	select {
 	case line := <-ready:
-		if !strings.Contains(line, name+" (") || !strings.Contains(line, "(HTTPS on ") {
-			t.Fatalf("ferry run printed %q, not that it runs in the HTTPS mode", line)
-		}
+		return line
 	case <-time.After(browserTimeout):
 		t.Fatalf("ferry run did not say it was ready within %v", browserTimeout)
+		return ""
 	}
-	info, ok, err := datadir.New(data).ReadAPIInfo()
-	if err != nil || !ok || info.PID != f.cmd.Process.Pid {
-		t.Fatalf("ferry run's api.json: %+v, %v, %v", info, ok, err)
-	}
-	f.api = api.NewClient(info.Addr)
-	f.call(t, "GET", "/api/status", nil, &f.status)
-	if f.status.Name != name || f.status.HTTPSPort == 0 || f.status.Fingerprint == "" {
-		t.Fatalf("ferry run's status: %+v", f.status)
-	}
-	t.Logf("%s: ferry run (pid %d), API on %s, HTTPS on %s:%d, certificate SHA-256 %s",
-		name, f.cmd.Process.Pid, info.Addr, l.hostAddr, f.status.HTTPSPort, f.status.Fingerprint)
-	return f
 }
 
 // call asks the process's owner API and decodes its answer into out.

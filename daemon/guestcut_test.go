@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/ferry-dev/ferry/daemon/datadir"
 	"github.com/ferry-dev/ferry/daemon/transfer"
 )
 
@@ -19,14 +18,7 @@ import (
 // the page sent again at most what the cut lost in flight (nothing, when
 // the session was restarted in place).
 func TestGuestSendLinkDrops(t *testing.T) {
-	l := newGuestLAN(t)
-	// Slow what the phone sends to 40 Mbit/s, so the file is still on its
-	// way when the link drops.
-	shapeLink(t, l.ns, "eth0", "40mbit")
-	d, base := startLANDaemon(t, l, "laptop", func(c *Config) { c.Accept = datadir.AcceptAll })
-	b := guestPage(t, l, base+"/")
-	id := guestID(t, b)
-	showPageOnFailure(t, b)
+	l, d, b, id := shapedGuest(t)
 	const size = 32 << 20
 	src, sum := randomFile(t, "video.bin", size)
 	watchSending(t, b)

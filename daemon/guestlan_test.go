@@ -571,6 +571,68 @@ func assertOwnerRefused(t *testing.T, b *browser) {
 	}
 }
 
+// shapedGuest opens a phone's page on a LAN whose link is slowed to 40
+// Mbit/s each way, so a file of 32 MiB is still on its way when a test
+// breaks something, with a laptop that takes every file. It returns the
+// LAN, the laptop, the page and the page's guest ID.
+func shapedGuest(t *testing.T) (*guestLAN, *Daemon, *browser, string) {
+	t.Helper()
+	l := newGuestLAN(t)
+	shapeLink(t, "", l.hostIf, "40mbit")
+	shapeLink(t, l.ns, "eth0", "40mbit")
+	d, base := startLANDaemon(t, l, "laptop", func(c *Config) { c.Accept = datadir.AcceptAll })
+	b := guestPage(t, l, base+"/")
+	showPageOnFailure(t, b)
+	return l, d, b, guestID(t, b)
+}
+
+// phoneSendsThrough has the page of shapedGuest send the laptop a file of
+// size bytes and calls cut once 8 MiB have arrived. The file must land
+// whole; it returns what the laptop says of its receipt and the file bytes
+// the page put on its data channel.
+func phoneSendsThrough(t *testing.T, d *Daemon, b *browser, id string, size int64, cut func()) (transfer.Info, int64) {
+	t.Helper()
+	src, sum := randomFile(t, "from the phone.bin", size)
+	sendFromPage(t, b, d.ID().String(), src)
+	in := incomingFrom(t, d, id, 8<<20)
+	cut()
+	info := awaitTransfer(t, d, in.ID)
+	if info.State != transfer.StateDone {
+		t.Fatalf("the phone's send: %s %q", info.State, info.Error)
+	}
+	if got := fileSum(t, filepath.Join(d.cfg.Downloads, "from the phone.bin")); got != sum {
+		t.Fatalf("the laptop holds a file with SHA-256 %x, the phone sent %x", got, sum)
+	}
+	sent := sending(t, b)
+	t.Logf("the phone's send: resumed at %v, %d bytes on the channel", info.Resumed, sent[len(sent)-1].SentBytes)
+	return info, sent[len(sent)-1].SentBytes
+}
+
+// laptopSendsThrough has the laptop send the page of shapedGuest a file of
+// size bytes, which the page accepts, and calls cut once 8 MiB have gone.
+// The file must arrive whole; it returns the laptop's transfer.
+func laptopSendsThrough(t *testing.T, d *Daemon, b *browser, id string, size int64, cut func()) transfer.Info {
+	t.Helper()
+	src, sum := randomFile(t, "to the phone.bin", size)
+	out, err := transfers{d}.Send(id, []string{src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.click(t, `#incoming [data-transfer] button.accept`)
+	awaitInfo(t, d, out, "8 MiB sent", func(i transfer.Info) bool { return i.Done >= 8<<20 })
+	cut()
+	info := awaitTransfer(t, d, out)
+	t.Logf("the laptop's send: %s, resumed at %v, %d bytes on the channel", info.State, info.Resumed, info.Sent)
+	if info.State != transfer.StateDone {
+		t.Fatalf("the laptop's send: %s %q", info.State, info.Error)
+	}
+	b.waitText(t, "#transfers", "Received from laptop, every file verified")
+	if got := saveReceived(t, b, "to the phone.bin"); got != sum {
+		t.Fatalf("the phone holds a file with SHA-256 %x, the laptop sent %x", got, sum)
+	}
+	return info
+}
+
 // shapeLink slows what leaves dev (in namespace ns, or the host's if ns
 // is empty) to rate, so a transfer is still on its way when the test
 // breaks something; it skips the test where tc cannot.

@@ -2,12 +2,8 @@ package daemon
 
 import (
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/ferry-dev/ferry/daemon/datadir"
-	"github.com/ferry-dev/ferry/daemon/transfer"
 )
 
 // roam gives the namespace's end of the LAN another address and takes the
@@ -38,13 +34,7 @@ func roam(t *testing.T, l *guestLAN, to string) {
 // new one, and both files arrive whole, each byte sent at most once more
 // than in flight.
 func TestGuestRoams(t *testing.T) {
-	l := newGuestLAN(t)
-	shapeLink(t, "", l.hostIf, "40mbit")
-	shapeLink(t, l.ns, "eth0", "40mbit")
-	d, base := startLANDaemon(t, l, "laptop", func(c *Config) { c.Accept = datadir.AcceptAll })
-	b := guestPage(t, l, base+"/")
-	id := guestID(t, b)
-	showPageOnFailure(t, b)
+	l, d, b, id := shapedGuest(t)
 	const size = 32 << 20
 	prefix := l.guestAddr[:strings.LastIndex(l.guestAddr, ".")]
 
@@ -58,22 +48,12 @@ func TestGuestRoams(t *testing.T) {
 		b.waitTrue(t, `window.reconnecting > 0 && document.getElementById('link-state').textContent.startsWith('Connected')`)
 	}
 
-	src, sum := randomFile(t, "from the phone.bin", size)
-	sendFromPage(t, b, d.ID().String(), src)
-	in := incomingFrom(t, d, id, 8<<20)
-	watchReconnects()
-	roam(t, l, prefix+".77")
-	info := awaitTransfer(t, d, in.ID)
-	if info.State != transfer.StateDone {
-		t.Fatalf("the phone's send: %s %q", info.State, info.Error)
-	}
-	if got := fileSum(t, filepath.Join(d.cfg.Downloads, "from the phone.bin")); got != sum {
-		t.Fatalf("the laptop holds a file with SHA-256 %x, the phone sent %x", got, sum)
-	}
-	sent := sending(t, b)
-	t.Logf("the phone's send: resumed at %v, %d bytes on the wire", info.Resumed, sent[0].SentBytes)
-	if sent[0].SentBytes < size || sent[0].SentBytes > size+inFlightSlack {
-		t.Errorf("the phone put %d bytes on the wire for a file of %d", sent[0].SentBytes, size)
+	_, sent := phoneSendsThrough(t, d, b, id, size, func() {
+		watchReconnects()
+		roam(t, l, prefix+".77")
+	})
+	if sent < size || sent > size+inFlightSlack {
+		t.Errorf("the phone put %d bytes on the wire for a file of %d", sent, size)
 	}
 
 	// Its socket to the laptop's hub went with the old address, silently:
@@ -81,23 +61,12 @@ func TestGuestRoams(t *testing.T) {
 	backOnHub()
 
 	// The laptop sends to the phone, which roams again.
-	src, sum = randomFile(t, "to the phone.bin", size)
-	out, err := transfers{d}.Send(id, []string{src})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.click(t, `#incoming [data-transfer] button.accept`)
-	awaitInfo(t, d, out, "8 MiB sent", func(i transfer.Info) bool { return i.Done >= 8<<20 })
-	watchReconnects()
-	roam(t, l, prefix+".78")
-	info = awaitTransfer(t, d, out)
+	info := laptopSendsThrough(t, d, b, id, size, func() {
+		watchReconnects()
+		roam(t, l, prefix+".78")
+	})
 	backOnHub()
-	t.Logf("the laptop's send: %s, resumed at %v, %d bytes on the wire", info.State, info.Resumed, info.Sent)
-	if info.State != transfer.StateDone || info.Sent < size || info.Sent > size+inFlightSlack {
-		t.Errorf("the laptop's send: %s %q, %d bytes on the wire for a file of %d", info.State, info.Error, info.Sent, size)
-	}
-	b.waitText(t, "#transfers", "Received from laptop, every file verified")
-	if got := saveReceived(t, b, "to the phone.bin"); got != sum {
-		t.Fatalf("the phone holds a file with SHA-256 %x, the laptop sent %x", got, sum)
+	if info.Sent < size || info.Sent > size+inFlightSlack {
+		t.Errorf("the laptop put %d bytes on the wire for a file of %d", info.Sent, size)
 	}
 }

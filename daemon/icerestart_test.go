@@ -1,18 +1,13 @@
 package daemon
 
 import (
-	"bufio"
-	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/ferry-dev/ferry/daemon/datadir"
 	"github.com/ferry-dev/ferry/daemon/transfer"
 )
 
@@ -77,13 +72,7 @@ func dropPath(t *testing.T, l *guestLAN, proc string) []int {
 // where it was, with no new session and no resume, every byte put on the
 // channel once, and the page says it is reconnecting meanwhile.
 func TestGuestICERestart(t *testing.T) {
-	l := newGuestLAN(t)
-	shapeLink(t, "", l.hostIf, "40mbit")
-	shapeLink(t, l.ns, "eth0", "40mbit")
-	d, base := startLANDaemon(t, l, "laptop", func(c *Config) { c.Accept = datadir.AcceptAll })
-	b := guestPage(t, l, base+"/")
-	id := guestID(t, b)
-	showPageOnFailure(t, b)
+	l, d, b, id := shapedGuest(t)
 	const size = 32 << 20
 
 	watchPaused := func() {
@@ -92,95 +81,42 @@ func TestGuestICERestart(t *testing.T) {
 		}).observe(document.body, {childList: true, characterData: true, subtree: true}); true`, nil)
 	}
 
-	src, sum := randomFile(t, "from the phone.bin", size)
-	sendFromPage(t, b, d.ID().String(), src)
-	in := incomingFrom(t, d, id, 8<<20)
-	watchPaused()
-	t.Logf("dropping UDP on the page's ports %v", dropPath(t, l, "chromium"))
-	info := awaitTransfer(t, d, in.ID)
-	if info.State != transfer.StateDone {
-		t.Fatalf("the phone's send: %s %q", info.State, info.Error)
+	cut := func() {
+		watchPaused()
+		t.Logf("dropping UDP on the page's ports %v", dropPath(t, l, "chromium"))
 	}
-	if got := fileSum(t, filepath.Join(d.cfg.Downloads, "from the phone.bin")); got != sum {
-		t.Fatalf("the laptop holds a file with SHA-256 %x, the phone sent %x", got, sum)
-	}
-	sent := sending(t, b)
-	t.Logf("the phone's send: resumed at %v, %d bytes on the channel", info.Resumed, sent[0].SentBytes)
-	if len(info.Resumed) != 0 || sent[0].SentBytes != size {
-		t.Errorf("the phone's send was made again (resumed at %v, %d bytes on the channel for a file of %d), not restarted in place", info.Resumed, sent[0].SentBytes, size)
+	info, sent := phoneSendsThrough(t, d, b, id, size, cut)
+	if len(info.Resumed) != 0 || sent != size {
+		t.Errorf("the phone's send was made again (resumed at %v, %d bytes on the channel for a file of %d), not restarted in place", info.Resumed, sent, size)
 	}
 	b.waitTrue(t, `window.paused > 0`)
 
 	// The laptop sends; the path dies again.
-	src, sum = randomFile(t, "to the phone.bin", size)
-	out, err := transfers{d}.Send(id, []string{src})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.click(t, `#incoming [data-transfer] button.accept`)
-	awaitInfo(t, d, out, "8 MiB sent", func(i transfer.Info) bool { return i.Done >= 8<<20 })
-	watchPaused()
-	t.Logf("dropping UDP on the page's ports %v", dropPath(t, l, "chromium"))
-	info = awaitTransfer(t, d, out)
-	t.Logf("the laptop's send: %s, resumed at %v, %d bytes on the channel", info.State, info.Resumed, info.Sent)
-	if info.State != transfer.StateDone {
-		t.Fatalf("the laptop's send: %s %q", info.State, info.Error)
-	}
+	info = laptopSendsThrough(t, d, b, id, size, cut)
 	if len(info.Resumed) != 0 || info.Sent != size {
 		t.Errorf("the laptop's send was made again (resumed at %v, %d bytes on the channel for a file of %d), not restarted in place", info.Resumed, info.Sent, size)
-	}
-	b.waitText(t, "#transfers", "Received from laptop, every file verified")
-	if got := saveReceived(t, b, "to the phone.bin"); got != sum {
-		t.Fatalf("the phone holds a file with SHA-256 %x, the laptop sent %x", got, sum)
 	}
 	b.waitTrue(t, `window.paused > 0`)
 }
 
 // ferryInNamespace runs `ferry run` called name inside the LAN's namespace,
 // as a second computer on the Wi-Fi, receiving every file, and returns the
-// address of its hub. It stops the process when the test ends and shows
-// its log if the test failed.
+// address of its hub. It stops the process when the test ends.
 func ferryInNamespace(t *testing.T, l *guestLAN, name string) string {
 	t.Helper()
 	dir := t.TempDir()
-	logFile := filepath.Join(dir, "ferry.log")
-	cmd := exec.Command("ip", "netns", "exec", l.ns, ferryBinary(t), "run", "--data-dir", filepath.Join(dir, "data"),
+	f := &ferryProc{drained: make(chan struct{}), log: filepath.Join(dir, "ferry.log")}
+	// ip netns exec execs ferry: the process is ferry itself.
+	f.cmd = exec.Command("ip", "netns", "exec", l.ns, ferryBinary(t), "run", "--data-dir", filepath.Join(dir, "data"),
 		"--downloads", filepath.Join(dir, "downloads"), "--name", name, "--port", "0", "--interfaces", "eth0",
-		"--mdns=false", "--accept", "all", "--log-file", logFile)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
+		"--mdns=false", "--accept", "all", "--log-file", f.log)
+	line := f.start(t)
+	// ferry VERSION: NAME (ID) on port N, saving to ...
+	m := regexp.MustCompile(`on port (\d+)`).FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("ferry run printed %q", line)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill() // ip netns exec is ferry itself: it execs
-		cmd.Wait()
-		if t.Failed() {
-			b, _ := os.ReadFile(logFile)
-			t.Logf("%s's log:\n%s", name, b)
-		}
-	})
-	// The line it prints once it serves: ferry VERSION: NAME (ID) on port N...
-	line := make(chan string, 1)
-	go func() {
-		r := bufio.NewReader(stdout)
-		s, _ := r.ReadString('\n')
-		line <- s
-		io.Copy(io.Discard, r)
-	}()
-	select {
-	case s := <-line:
-		m := regexp.MustCompile(`on port (\d+)`).FindStringSubmatch(s)
-		if m == nil {
-			t.Fatalf("ferry run printed %q", s)
-		}
-		return l.guestAddr + ":" + m[1]
-	case <-time.After(browserTimeout):
-		t.Fatalf("ferry run did not say it was ready within %v", browserTimeout)
-		return ""
-	}
+	return l.guestAddr + ":" + m[1]
 }
 
 // TestDaemonICERestart: between two computers, the receiver's UDP path

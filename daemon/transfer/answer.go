@@ -3,6 +3,7 @@ package transfer
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -95,12 +96,7 @@ func (m *Manager) answer(from signal.Peer, msg signal.Message) {
 	}
 	peer, err := offerer(from, msg.SDP)
 	if err != nil {
-		code := proto.CodeIdentity
-		if errors.Is(err, errUnreadableSDP) {
-			code = proto.CodeBadMessage
-		}
-		log.Info("Refused offer", "code", code, "err", err)
-		reply(signal.Message{Type: signal.TypeError, Code: code, Text: err.Error()})
+		refuse(reply, log, "Refused offer", err)
 		return
 	}
 	key := rsKey(from, msg.Conn)
@@ -113,12 +109,7 @@ func (m *Manager) answer(from signal.Peer, msg signal.Message) {
 	if old != nil && old.num == msg.Session {
 		m.mu.Unlock()
 		if err := old.answerRestart(msg.SDP, reply); err != nil {
-			code := proto.CodeBadMessage
-			if errors.Is(err, ErrIdentityChanged) {
-				code = proto.CodeIdentity
-			}
-			log.Info("Refused ICE restart", "code", code, "err", err)
-			reply(signal.Message{Type: signal.TypeError, Code: code, Text: err.Error()})
+			refuse(reply, log, "Refused ICE restart", err)
 			return
 		}
 		log.Debug("Answered ICE restart")
@@ -198,6 +189,18 @@ func (m *Manager) answer(from signal.Peer, msg signal.Message) {
 	// A session that never carries an offer is closed, so a peer cannot
 	// hold connections open for free.
 	rs.closeAfter(30*time.Second, func() bool { return rs.transfer() != nil })
+}
+
+// refuse answers an offer with an error: bad-message for one that does not
+// parse or cannot be applied, identity for one that proves no identity or
+// another's.
+func refuse(reply func(signal.Message), log *slog.Logger, what string, err error) {
+	code := proto.CodeIdentity
+	if errors.Is(err, errUnreadableSDP) || errors.Is(err, errNotApplied) {
+		code = proto.CodeBadMessage
+	}
+	log.Info(what, "code", code, "err", err)
+	reply(signal.Message{Type: signal.TypeError, Code: code, Text: err.Error()})
 }
 
 // fail sends an error on the session's control channel and closes it shortly

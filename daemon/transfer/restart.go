@@ -16,11 +16,19 @@ import (
 // answerer answers on the peer connection it has. DTLS and SCTP carry on
 // over the new path, so the transfer goes on where it was, with nothing to
 // resume. If ICE has not come back when it fails (SetICETimeouts), the
-// session closes and the sender makes a new one, as before.
+// session closes and the sender makes a new one (outgoing.run).
+
+// errNotApplied means a well-formed offer could not be applied to the
+// session it names.
+var errNotApplied = errors.New("the offer cannot be applied")
 
 // restartICE sends an offer with fresh ICE credentials for this session.
-// It does nothing while an earlier restart waits for its answer.
+// It does nothing while an earlier restart waits for its answer, or when
+// ICE is no longer disconnected.
 func (s *session) restartICE() error {
+	if s.pc.ICEConnectionState() != webrtc.ICEConnectionStateDisconnected {
+		return nil
+	}
 	s.mu.Lock()
 	if s.restarting {
 		s.mu.Unlock()
@@ -77,7 +85,7 @@ func (s *session) restartAnswered(sdpText, proved string) error {
 func (s *session) answerRestart(sdpText string, reply func(signal.Message)) error {
 	before := s.pc.RemoteDescription()
 	if before == nil {
-		return errors.New("an ICE restart for a session that has no offer")
+		return fmt.Errorf("%w: an ICE restart for a session that has no offer", errNotApplied)
 	}
 	was, err := sdpFingerprint(before.SDP)
 	if err != nil {
@@ -91,15 +99,16 @@ func (s *session) answerRestart(sdpText string, reply func(signal.Message)) erro
 		return fmt.Errorf("%w: an ICE restart offer names another certificate than the session's", ErrIdentityChanged)
 	}
 	s.holdCandidates()
-	if err := s.setRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdpText}); err != nil {
-		return err
+	err = s.setRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdpText})
+	var ans webrtc.SessionDescription
+	if err == nil {
+		ans, err = s.pc.CreateAnswer(nil)
 	}
-	ans, err := s.pc.CreateAnswer(nil)
 	if err == nil {
 		err = s.pc.SetLocalDescription(ans)
 	}
 	if err != nil {
-		return fmt.Errorf("answering an ICE restart: %w", err)
+		return fmt.Errorf("%w: answering an ICE restart: %v", errNotApplied, err)
 	}
 	reply(signal.Message{Type: signal.TypeAnswer, SDP: ans.SDP})
 	s.release()
