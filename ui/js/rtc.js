@@ -198,7 +198,7 @@ export class Link {
   async handle(m) {
     if (m.session !== undefined && m.session !== this.session) return; // another session: stale
     if (m.type === 'offer' && !this.offerer) {
-      if (this.closed) return this.hub.send({ type: 'error', to: this.peer, conn: this.conn, session: this.session, code: 'gone', text: 'the connection was closed' });
+      if (this.closed) return this.hub.send({ type: 'error', to: this.peer, conn: this.conn, session: this.session, code: 'bad-message', text: 'an ICE restart for a connection this page has closed' });
       await this.answerRestart(m);
     } else if (m.type === 'answer' && this.offerer && this.restarting) {
       this.restarting = false;
