@@ -123,13 +123,7 @@ func TestGuestReceivesBigFileFlat(t *testing.T) {
 	logSamples(t, "receiving", samples)
 	checkFlat(t, "receiving", samples, size)
 
-	var stored []int64
-	b.eval(t, `(async () => {
-		const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('ferry');
-		const sizes = [];
-		for await (const h of dir.values()) sizes.push((await h.getFile()).size);
-		return sizes;
-	})()`, &stored)
+	stored := storedSizes(t, b)
 	if len(stored) != 1 || stored[0] != size {
 		t.Fatalf("the page's storage holds files of %v bytes, want one of %d", stored, size)
 	}

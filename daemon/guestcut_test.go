@@ -1,9 +1,6 @@
 package daemon
 
 import (
-	"io"
-	"log/slog"
-	"net"
 	"path/filepath"
 	"testing"
 
@@ -94,18 +91,7 @@ func TestGuestReceiveSurvivesDaemonRestart(t *testing.T) {
 	// Slow what the laptop sends to 40 Mbit/s, so the file is still on its
 	// way when the daemon stops.
 	shapeLink(t, "", l.hostIf, "40mbit")
-	dir := t.TempDir()
-	start := func(addr string) (*Daemon, func()) {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return runTestDaemonWith(t, "laptop", dir, func(c *Config) {
-			c.Listener = ln
-			c.Interfaces = []string{"lo", l.hostIf}
-			c.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
-		})
-	}
+	start := restartableLaptop(t, l, nil)
 	d, stop := start(l.hostAddr + ":0")
 	addr := d.Addr().String()
 	b := guestPage(t, l, "http://"+addr+"/")

@@ -527,13 +527,7 @@ func TestGuestPageSecureContext(t *testing.T) {
 	if info := awaitTransfer(t, d, out); info.State != transfer.StateDone {
 		t.Fatalf("the daemon's send: %s %s", info.State, info.Error)
 	}
-	var stored []int
-	b.eval(t, `(async () => {
-		const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('ferry');
-		const sizes = [];
-		for await (const h of dir.values()) sizes.push((await h.getFile()).size);
-		return sizes;
-	})()`, &stored)
+	stored := storedSizes(t, b)
 	if len(stored) != 1 || stored[0] != 64<<20+1 {
 		t.Fatalf("the page's storage holds files of %v bytes, want one of %d", stored, 64<<20+1)
 	}
@@ -569,6 +563,42 @@ func assertOwnerRefused(t *testing.T, b *browser) {
 	if len(refused) != len(ownerEndpoints) {
 		t.Errorf("asked %d endpoints, got %d answers", len(ownerEndpoints), len(refused))
 	}
+}
+
+// restartableLaptop returns how to start the laptop's daemon on an address
+// of the LAN's host end, always with the same data folder, so that a test
+// can stop it and start it again on the port the page knows. edit, if set,
+// changes its configuration.
+func restartableLaptop(t *testing.T, l *guestLAN, edit func(*Config)) func(addr string) (*Daemon, func()) {
+	dir := t.TempDir()
+	return func(addr string) (*Daemon, func()) {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return runTestDaemonWith(t, "laptop", dir, func(c *Config) {
+			c.Listener = ln
+			c.Interfaces = []string{"lo", l.hostIf}
+			c.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+			if edit != nil {
+				edit(c)
+			}
+		})
+	}
+}
+
+// storedSizes returns the sizes of the files the page keeps in its
+// origin private file system.
+func storedSizes(t *testing.T, b *browser) []int64 {
+	t.Helper()
+	var sizes []int64
+	b.eval(t, `(async () => {
+		const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('ferry');
+		const sizes = [];
+		for await (const h of dir.values()) sizes.push((await h.getFile()).size);
+		return sizes;
+	})()`, &sizes)
+	return sizes
 }
 
 // shapedGuest opens a phone's page on a LAN whose link is slowed to 40

@@ -1,9 +1,6 @@
 package daemon
 
 import (
-	"io"
-	"log/slog"
-	"net"
 	"path/filepath"
 	"testing"
 	"time"
@@ -21,19 +18,7 @@ import (
 func TestGuestSendSurvivesDaemonRestart(t *testing.T) {
 	l := newGuestLAN(t)
 	shapeLink(t, l.ns, "eth0", "40mbit")
-	dir := t.TempDir()
-	start := func(addr string) (*Daemon, func()) {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return runTestDaemonWith(t, "laptop", dir, func(c *Config) {
-			c.Listener = ln
-			c.Interfaces = []string{"lo", l.hostIf}
-			c.Accept = datadir.AcceptAll
-			c.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
-		})
-	}
+	start := restartableLaptop(t, l, func(c *Config) { c.Accept = datadir.AcceptAll })
 	d, stop := start(l.hostAddr + ":0")
 	addr := d.Addr().String()
 	b := guestPage(t, l, "http://"+addr+"/")
